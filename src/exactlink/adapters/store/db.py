@@ -1,0 +1,101 @@
+"""The SQLite connection: WAL, busy timeout, foreign keys, migrations, one transaction per command."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from exactlink.adapters.store.migrations import MIGRATIONS
+from exactlink.errors import ExactlinkError
+from exactlink.i18n import _
+from exactlink.paths import ensure_private_dir
+
+# Parallel runs (`xargs -P8 exactlink client add ...`) wait for each other instead of failing
+# with "database is locked"; a command's transaction is short, so 60 s is generous.
+BUSY_TIMEOUT_MS = 60_000
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with seconds, the form every timestamp in the store uses."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class StoreError(ExactlinkError):
+    """The local store could not be opened or written."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed, 0600 in a 0700 folder) and migrate the database at ``path``."""
+    ensure_private_dir(path.parent)
+    if not path.exists():
+        # Create the file ourselves so it is 0600 from its first byte.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    try:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            _("The local store {path} cannot be used: {error}").format(path=path, error=exc),
+            hint=_("Check the file's permissions, or run `exactlink doctor`."),
+        ) from exc
+    for sidecar in ("-wal", "-shm"):
+        side = path.with_name(path.name + sidecar)
+        if side.exists():
+            os.chmod(side, 0o600)
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Run the migrations not yet applied, each set in one IMMEDIATE transaction."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: a parallel process may have migrated meanwhile.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                _("The local store was written by a newer exactlink (schema {version}).").format(
+                    version=version
+                ),
+                hint=_("Upgrade exactlink: pip install --upgrade exactlink"),
+            )
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: all of a command's writes land together or not at all.
+
+    IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout instead of
+    deadlocking when both try to upgrade a read lock.
+    """
+    if db.in_transaction:  # nested use joins the outer transaction
+        yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")

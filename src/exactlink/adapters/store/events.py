@@ -1,0 +1,86 @@
+"""The append-only audit log: who changed what, when."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+from typing import Any
+
+from exactlink.adapters.store.db import utc_now
+from exactlink.models import Event
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+class EventRepository:
+    """Appends to and reads the ``events`` table (triggers forbid UPDATE and DELETE)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def record(
+        self,
+        action: str,
+        subject: str | None = None,
+        *,
+        portal: str | None = None,
+        client: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one event. ``details`` must never contain a secret."""
+        self._db.execute(
+            "INSERT INTO events (at, os_user, portal, client, action, subject, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                utc_now(),
+                _os_user(),
+                portal,
+                client,
+                action,
+                subject,
+                json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        portal: str | None = None,
+        client: str | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Newest last; ``limit`` keeps the most recent N."""
+        where, args = [], []
+        if portal is not None:
+            where.append("portal = ? COLLATE NOCASE")
+            args.append(portal)
+        if client is not None:
+            where.append("client = ? COLLATE NOCASE")
+            args.append(client)
+        sql = "SELECT * FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = self._db.execute(sql, args).fetchall()
+        return [
+            Event(
+                id=row["id"],
+                at=row["at"],
+                os_user=row["os_user"],
+                portal=row["portal"],
+                client=row["client"],
+                action=row["action"],
+                subject=row["subject"],
+                details=json.loads(row["details"]),
+            )
+            for row in reversed(rows)
+        ]

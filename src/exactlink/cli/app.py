@@ -1,0 +1,201 @@
+"""The root of the command line: global options, the command groups, and the one place that
+turns an exception into a message and an exit code (docs/exit-codes.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from exactlink import __version__
+from exactlink.cli import context as _context
+from exactlink.cli.commands import client, doctor, exact, log, portal, sandbox, support
+from exactlink.errors import Cancelled, ExactlinkError
+from exactlink.i18n import _
+
+# Global options may also be written after the command (`exactlink client list --json`); they
+# are moved in front before parsing. Those that take a value are listed with True.
+GLOBAL_OPTIONS = {
+    "--json": False,
+    "-q": False,
+    "--quiet": False,
+    "-v": False,
+    "--verbose": False,
+    "--debug": False,
+    "--portal": True,
+    "--home": True,
+    "--lang": True,
+}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options written after a subcommand to the front; stop at ``--``."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            front.append(arg)
+            if GLOBAL_OPTIONS[name] and "=" not in arg and i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class ExactlinkGroup(TyperGroup):
+    """The root group: hoists global options and maps every error to its exit code."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ExactlinkError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            _fail(Cancelled(_("Interrupted.")))
+        except Exception as exc:
+            if not _is_framework_exception(exc):
+                _bug(exc)
+            if type(exc).__name__ == "Abort":
+                _fail(Cancelled(_("Aborted.")))
+            if hasattr(exc, "format_message"):
+                # Usage errors keep the framework's message and exit 2; --json still gets an
+                # envelope on stdout.
+                _context.current().out.result(
+                    "error", None, [{"code": "usage", "message": exc.format_message()}]
+                )
+            raise
+        return None
+
+
+def _is_framework_exception(exc: BaseException) -> bool:
+    """Typer's (and click's) own signals: usage errors, Exit, Abort. They pass through."""
+    module = type(exc).__module__
+    return module.startswith(("typer", "click"))
+
+
+def _bug(exc: Exception) -> None:
+    """A bug: one line, no locals; --debug prints the traceback."""
+    app_ctx = _context.current()
+    if app_ctx.debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    app_ctx.out.error(
+        _("Unexpected error: {kind}: {error}").format(kind=type(exc).__name__, error=exc),
+        _("Re-run with --debug for details, and report it with `exactlink support bundle`."),
+    )
+    app_ctx.out.result("error", None, [{"code": "internal", "message": str(exc)}])
+    raise typer.Exit(1) from None
+
+
+def _fail(exc: ExactlinkError) -> None:
+    app_ctx = _context.current()
+    app_ctx.out.error(exc.message, exc.hint)
+    app_ctx.out.result("error", None, [exc.to_dict()])
+    raise typer.Exit(exc.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exactlink {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=ExactlinkGroup,
+    name="exactlink",
+    help=(
+        "Link an accounting firm's clients to Exact Online with the firm's own login: a portal, "
+        "its client accounts, one connection, and an activation per client."
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    portal_name: Annotated[
+        str | None,
+        typer.Option("--portal", help="Portal to act on (default: the one set with `portal use`)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+    home: Annotated[
+        str | None,
+        typer.Option(
+            "--home",
+            envvar="EXACTLINK_HOME",
+            help="Keep config and state in this folder (env EXACTLINK_HOME).",
+            show_envvar=False,
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: nl or en (env EXACTLINK_LANG)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """exactlink: connect once to Exact Online, activate per client, diagnose what is missing."""
+    from exactlink.i18n import detect_language, set_language
+
+    language = detect_language(lang)
+    if lang and lang.lower() not in ("nl", "en"):
+        raise typer.BadParameter(_("use nl or en"), param_hint="--lang")
+    set_language(language)
+    _context.set_current(
+        _context.AppContext(
+            home=home,
+            portal_name=portal_name,
+            json=json_output,
+            quiet=quiet,
+            verbose=verbose,
+            debug=debug,
+            lang=language,
+        )
+    )
+
+
+app.add_typer(portal.app, name="portal")
+app.add_typer(client.app, name="client")
+app.add_typer(exact.app, name="exact")
+app.command("doctor")(doctor.doctor)
+app.command("log")(log.log)
+app.add_typer(support.app, name="support")
+app.add_typer(sandbox.app, name="sandbox")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="exactlink")
+    finally:
+        _context.set_current(None)

@@ -1,0 +1,30 @@
+"""`exactlink log`: the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def log(
+    client: Annotated[
+        str | None, typer.Option("--client", help="Only the events of this client.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the last N events.")
+    ] = None,
+) -> None:
+    """Show the audit trail: when, which OS user, what changed, on which portal and client."""
+    from exactlink.cli.context import current
+
+    ctx = current()
+    portal = ctx.portal_name
+    events = ctx.store.events.list(portal=portal, client=client, limit=limit)
+    if ctx.json:
+        ctx.out.json([event.to_dict() for event in events])
+        return
+    ctx.out.table(
+        ["when", "user", "action", "portal", "client", "subject"],
+        [(e.at, e.os_user, e.action, e.portal, e.client, e.subject) for e in events],
+    )

@@ -1,0 +1,175 @@
+"""Two streams: data on stdout, everything a person reads on stderr.
+
+- ``--json``: stdout holds exactly one JSON document. Read commands print plain data with stable
+  snake_case keys; mutating and bulk commands print one result envelope
+  ``{"schema_version": 1, "status": "success|partial|error", "data": ..., "errors": [...]}``.
+- Human output: a Rich table when stdout is a terminal, aligned plain text otherwise (so
+  ``grep``/``awk`` work and start-up stays free of Rich). The data console has markup off: a client
+  named ``[Acme] B.V.`` prints as is.
+- Messages, progress and hints go to stderr; ``-q`` silences everything but errors; colour only on a
+  terminal and never with ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from exactlink.i18n import _
+
+ENVELOPE_SCHEMA_VERSION = 1
+
+_STYLES = {"error": "31;1", "warn": "33", "ok": "32", "hint": "36", "dim": "2"}
+
+
+def envelope(
+    status: str, data: Any = None, errors: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The result envelope of a mutating or bulk command."""
+    return {
+        "schema_version": ENVELOPE_SCHEMA_VERSION,
+        "status": status,
+        "data": data,
+        "errors": list(errors),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+class Output:
+    """Where a command writes; built once per command by the context."""
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        verbose: int = 0,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+
+    # -- terminals ---------------------------------------------------------------------------
+    @property
+    def stdout_is_tty(self) -> bool:
+        return _isatty(self.stdout)
+
+    @property
+    def stderr_is_tty(self) -> bool:
+        return _isatty(self.stderr)
+
+    def _color(self, stream: TextIO) -> bool:
+        return _isatty(stream) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+    def _paint(self, text: str, style: str, stream: TextIO) -> str:
+        if not self._color(stream):
+            return text
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+
+    # -- data (stdout) -----------------------------------------------------------------------
+    def json(self, value: Any) -> None:
+        """Write one JSON document to stdout."""
+        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable))
+        self.stdout.write("\n")
+        self.stdout.flush()
+
+    def result(self, status: str, data: Any = None, errors: Sequence[dict[str, Any]] = ()) -> None:
+        """The result envelope, printed only in ``--json`` mode (humans get messages instead)."""
+        if self.json_mode:
+            self.json(envelope(status, data, errors))
+
+    def line(self, text: str = "") -> None:
+        """A line of human data on stdout (not in ``--json`` mode)."""
+        if not self.json_mode:
+            self.stdout.write(text + "\n")
+
+    def table(
+        self,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        title: str | None = None,
+    ) -> None:
+        """Rows of data for a person: Rich on a terminal, aligned plain text otherwise."""
+        cells = [["" if value is None else str(value) for value in row] for row in rows]
+        if self.stdout_is_tty:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=title, show_edge=False, header_style="bold")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in cells:
+                table.add_row(*row)
+            Console(file=self.stdout, markup=False, emoji=False, highlight=False).print(table)
+            return
+        widths = [len(c) for c in columns]
+        for row in cells:
+            widths = [max(w, len(v)) for w, v in zip(widths, row, strict=False)]
+        header = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=False))
+        out = [header.rstrip()]
+        out += [
+            "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip()
+            for row in cells
+        ]
+        self.stdout.write("\n".join(out) + "\n")
+
+    def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        """A record for a person: ``label: value`` lines on stdout."""
+        width = max((len(label) for label, _v in pairs), default=0)
+        for label, value in pairs:
+            shown = "-" if value is None or value == "" else value
+            self.stdout.write(f"{label.ljust(width)}  {shown}\n")
+
+    # -- messages (stderr) ---------------------------------------------------------------------
+    def _emit(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self._emit(text)
+
+    def success(self, text: str) -> None:
+        if not self.quiet:
+            self._emit(self._paint("✓ ", "ok", self.stderr) + text)
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self._emit(self._paint(_("Warning:"), "warn", self.stderr) + " " + text)
+
+    def hint(self, text: str) -> None:
+        if not self.quiet:
+            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + text)
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self._emit(self._paint(text, "dim", self.stderr))
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        """An error for a person; always shown, even with ``-q``."""
+        self._emit(self._paint(_("Error:"), "error", self.stderr) + " " + message)
+        if hint:
+            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + hint)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,159 @@
+"""The domain's records: plain dataclasses the store returns and the services pass around.
+
+``to_dict`` gives the stable snake_case shape used by ``--json`` output; none of these ever holds a
+secret (tokens and the client secret live only in the keyring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class Record:
+    """Mixin-free helper: a dataclass that renders itself for ``--json``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Portal(Record):
+    """An accounting firm's portal: the one place that connects to Exact Online."""
+
+    id: int
+    name: str
+    email: str
+    billing_name: str | None
+    billing_email: str | None
+    vat: str | None
+    address: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def has_billing(self) -> bool:
+        """A portal may create managed client accounts only with billing details."""
+        return bool(self.billing_name and self.billing_email and self.address)
+
+
+CLIENT_PENDING = "pending"
+CLIENT_GRANTED = "granted"
+CLIENT_ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Client(Record):
+    """A client account in a portal.
+
+    ``status`` is derived: *pending* until the client granted the firm's e-mail in Toegangsbeheer,
+    *granted* after, *active* once linked to an Exact administration (division).
+    """
+
+    id: int
+    portal_id: int
+    name: str
+    email: str | None
+    vat: str | None
+    coc: str | None
+    managed: bool
+    access_granted_at: str | None
+    created_at: str
+    updated_at: str
+    division: int | None = None
+
+    @property
+    def status(self) -> str:
+        if self.division is not None:
+            return CLIENT_ACTIVE
+        return CLIENT_GRANTED if self.access_granted_at else CLIENT_PENDING
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status
+        return data
+
+
+CONNECTION_CONNECTED = "connected"
+CONNECTION_NEEDS_RECONNECT = "needs-reconnect"
+CONNECTION_DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class Connection(Record):
+    """Metadata of one OAuth token chain: a portal's (``client_id`` None) or a client's own link.
+
+    The tokens themselves are in the keyring under ``secret_key``; only times live here.
+    """
+
+    id: int
+    portal_id: int
+    client_id: int | None
+    base_url: str
+    app_client_id: str
+    status: str
+    storage: str
+    exact_user_id: str | None
+    exact_username: str | None
+    exact_full_name: str | None
+    exact_email: str | None
+    current_division: int | None
+    access_expires_at: float | None
+    refresh_issued_at: float | None
+    last_token_call_at: float | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def secret_key(self) -> str:
+        """The keyring entry prefix of this chain's tokens."""
+        return f"connection-{self.id}"
+
+
+@dataclass(frozen=True)
+class Division(Record):
+    """One Exact administration as listed by ``system/Divisions`` (cached)."""
+
+    code: int
+    description: str
+    hid: int | None
+    customer_name: str | None
+    vat_number: str | None
+    coc_number: str | None
+    status: int
+    blocking_status: int
+    is_main: bool
+    country: str | None
+    fetched_at: str
+
+    @property
+    def status_name(self) -> str:
+        # system/Divisions Status: 0 inactive, 1 active, 2 archived (reference §4.3)
+        return {0: "inactive", 1: "active", 2: "archived"}.get(self.status, str(self.status))
+
+
+@dataclass(frozen=True)
+class Activation(Record):
+    """A client linked to an administration on top of a connection."""
+
+    client_id: int
+    connection_id: int
+    division: int
+    division_name: str | None
+    matched_by: str
+    activated_at: str
+
+
+@dataclass(frozen=True)
+class Event(Record):
+    """One line of the append-only audit log."""
+
+    id: int
+    at: str
+    os_user: str
+    portal: str | None
+    client: str | None
+    action: str
+    subject: str | None
+    details: dict[str, Any]

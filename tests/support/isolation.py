@@ -1,0 +1,24 @@
+"""Autouse isolation: a fresh home, no colour, no inherited exactlink or proxy settings."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own EXACTLINK_HOME and never sees the developer's config or keyring."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("EXACTLINK_HOME", str(home))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("EXACTLINK_LANG", "en")
+    for name in ("EXACTLINK_DEBUG_HTTP", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    # Loopback only: anything else goes nowhere, whatever proxy the machine has.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    yield home
+    from exactlink.cli import context
+
+    context.set_current(None)
