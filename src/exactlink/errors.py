@@ -93,6 +93,13 @@ class ReconnectNeeded(NotConnected):
     code = "reconnect_needed"
 
 
+# ``ExactRefused.reason``: Exact's ``Reason`` header when it sent one (NoDivisionAccess,
+# DivisionBlocked, LicenseExpired, BlockedCustomer, BlockedUser, InactiveUser; reference §3.8),
+# else one of these, read from the OData message.
+REASON_NOT_IN_SCOPE = "NotInDivisionScope"  # "Forbidden - User division is not within division scope"
+REASON_APP_SCOPE = "ApplicationScopeViolated"  # "Forbidden - Application Scope Violated"
+
+
 class ExactRefused(ExactlinkError):
     """Exact Online refused the request: rights, division scope, blocked, bad request."""
 

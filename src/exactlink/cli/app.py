@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from exactlink import __version__
 from exactlink.cli import context as _context
-from exactlink.cli.commands import client, doctor, exact, log, portal, sandbox, support
+from exactlink.cli.commands import client, demo, doctor, exact, log, portal, sandbox, support
 from exactlink.errors import Cancelled, ExactlinkError
 from exactlink.i18n import _
 
@@ -191,6 +191,7 @@ app.command("doctor")(doctor.doctor)
 app.command("log")(log.log)
 app.add_typer(support.app, name="support")
 app.add_typer(sandbox.app, name="sandbox")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -1,0 +1,55 @@
+"""What the services need from the outside world, as protocols.
+
+The adapters implement these for real (SQLite, the keyring, Exact Online over HTTP); unit tests of
+services may pass in-memory fakes. Integration tests always use the real adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """The last ``X-RateLimit-*`` headers seen for one (app, division) (reference §5.2).
+
+    Resets are epoch milliseconds (UTC); a value is None when Exact did not send it.
+    """
+
+    division: int
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    daily_reset_ms: int | None = None
+    minutely_limit: int | None = None
+    minutely_remaining: int | None = None
+    minutely_reset_ms: int | None = None
+
+
+class ExactPort(Protocol):
+    """One live Exact Online connection (one token chain), as the services use it.
+
+    Every method may raise ``NotConnected``/``ReconnectNeeded`` (5), ``ExactRefused`` (6, with
+    ``status`` and ``reason``), ``RateLimited`` (7) or ``ExactUnreachable`` (8).
+    """
+
+    def me(self) -> dict[str, Any]:
+        """The ``current/Me`` record, Exact's field names (UserID, UserName, CurrentDivision,
+        ServerTime as epoch seconds float, ...)."""
+        ...
+
+    def divisions(self, via: int | None = None) -> list[dict[str, Any]]:
+        """``system/Divisions``, every page, Exact's field names (Code, Description, Hid,
+        CustomerName, VATNumber, ChamberOfCommerceNumber, Status, BlockingStatus,
+        IsMainDivision, Country). Fetched through ``Me.CurrentDivision``; when that division is
+        refused (the 2021 chicken-and-egg, reference §4.2) it retries once through ``via``."""
+        ...
+
+    def probe(self, division: int) -> bool:
+        """One call inside ``division`` (``users/UserHasRights`` for GET crm/Accounts) that proves
+        the connection reaches it. True/False is Exact's answer; refusals raise."""
+        ...
+
+    def rate_limit(self, division: int) -> RateLimitState | None:
+        """The last rate-limit headers seen for ``division`` (from this process or the store)."""
+        ...
