@@ -1,0 +1,213 @@
+"""Secrets: the Exact app's client secret and each connection's tokens.
+
+They live only in the OS keyring (Secret Service, macOS Keychain, Windows Credential Locker), one
+entry per secret because Windows limits an entry's size. A keyring that is plaintext, missing or
+failing is refused with exit 9; the only way around it is the explicit ``--insecure-storage``
+opt-in, which keeps secrets in a 0600 JSON file in the data folder and is shown by ``exact status``
+and ``doctor``. Every keyring call is bounded by a timeout: a locked or hung Secret Service must
+not hang a cron job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from exactlink.errors import SecureStorageUnavailable
+from exactlink.i18n import _
+from exactlink.paths import Paths, write_private_file
+
+SERVICE = "exactlink"
+INSECURE_BACKEND = "insecure-file"
+DEFAULT_TIMEOUT = 10.0
+
+T = TypeVar("T")
+
+# Backends that store in plain files or do not store at all (keyring's own fail/null backends,
+# keyrings.alt's file backends): never used silently.
+_REFUSED_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
+
+
+class SecretStore(Protocol):
+    """Where secrets go. ``backend_name`` is what `exact status` and `doctor` show."""
+
+    backend_name: str
+    secure: bool
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def home_namespace(paths: Paths) -> str:
+    """Entries are namespaced per exactlink home, so two homes (a demo, tests, two firms) on one
+    machine never read each other's tokens."""
+    digest = hashlib.sha256(str(paths.data_dir.resolve()).encode()).hexdigest()
+    return digest[:16]
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("EXACTLINK_KEYRING_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def _bounded(call: Callable[[], T], what: str) -> T:
+    """Run a keyring call in a worker thread and give up after the timeout (exit 9)."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyring")
+    future = pool.submit(call)
+    try:
+        return future.result(timeout=_timeout())
+    except concurrent.futures.TimeoutError:
+        raise SecureStorageUnavailable(
+            _("The keyring did not answer within {seconds:.0f} s ({what}).").format(
+                seconds=_timeout(), what=what
+            ),
+            hint=_(
+                "Unlock the keyring (log in to the desktop session, or start gnome-keyring-daemon "
+                "--unlock), or set EXACTLINK_KEYRING_TIMEOUT."
+            ),
+        ) from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _refusal(reason: str) -> SecureStorageUnavailable:
+    return SecureStorageUnavailable(
+        _("No secure keyring is available: {reason}.").format(reason=reason),
+        hint=_(
+            "Install and unlock an OS keyring (Secret Service: gnome-keyring or KWallet). On a "
+            "headless server you may opt in to a 0600 file with --insecure-storage on "
+            "`exactlink exact app set` or `exactlink exact connect`."
+        ),
+    )
+
+
+def check_backend(backend: object) -> str:
+    """The backend's display name, or ``SecureStorageUnavailable`` for an insecure one."""
+    inner = getattr(backend, "backends", None)  # keyring's ChainerBackend
+    if inner is not None:
+        if not inner:
+            raise _refusal(_("keyring found no backend"))
+        names = [check_backend(b) for b in inner]
+        return " + ".join(names)
+    module = type(backend).__module__
+    name = f"{module}.{type(backend).__name__}"
+    if module.startswith(_REFUSED_MODULES):
+        raise _refusal(_("the keyring backend is {name}, which is not secure").format(name=name))
+    return name
+
+
+class KeyringSecretStore:
+    """The OS keyring through the ``keyring`` package."""
+
+    secure = True
+
+    def __init__(self, namespace: str, backend: object | None = None) -> None:
+        if backend is None:
+            import keyring
+
+            backend = _bounded(keyring.get_keyring, "loading the backend")
+        self.backend_name = check_backend(backend)
+        self._backend = backend
+        self._namespace = namespace
+
+    def _user(self, key: str) -> str:
+        return f"{self._namespace}/{key}"
+
+    def _call(self, call: Callable[[], T], what: str) -> T:
+        from keyring.errors import KeyringError
+
+        try:
+            return _bounded(call, what)
+        except KeyringError as exc:
+            raise SecureStorageUnavailable(
+                _("The keyring refused to {what}: {kind}.").format(
+                    what=what, kind=type(exc).__name__
+                ),
+                hint=_("Unlock the keyring, or run `exactlink doctor` to check it."),
+            ) from None
+
+    def get(self, key: str) -> str | None:
+        backend = self._backend
+        return self._call(
+            lambda: backend.get_password(SERVICE, self._user(key)),  # type: ignore[attr-defined]
+            _("read a secret"),
+        )
+
+    def set(self, key: str, value: str) -> None:
+        backend = self._backend
+        self._call(
+            lambda: backend.set_password(SERVICE, self._user(key), value),  # type: ignore[attr-defined]
+            _("store a secret"),
+        )
+
+    def delete(self, key: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        backend = self._backend
+
+        def remove() -> None:
+            try:
+                backend.delete_password(SERVICE, self._user(key))  # type: ignore[attr-defined]
+            except PasswordDeleteError:
+                pass  # already gone: deleting is idempotent
+
+        self._call(remove, _("delete a secret"))
+
+
+class InsecureFileSecretStore:
+    """The explicit opt-in: a 0600 JSON file in a 0700 folder, for servers without a keyring."""
+
+    secure = False
+    backend_name = INSECURE_BACKEND
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _lock(self):  # type: ignore[no-untyped-def]
+        from filelock import FileLock
+
+        return FileLock(str(self.path) + ".lock", timeout=30)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self.path.read_text("utf-8")))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise SecureStorageUnavailable(
+                _("The insecure secrets file {path} cannot be read.").format(path=self.path),
+                hint=_("Remove it and connect again: `exactlink exact connect`."),
+            ) from exc
+
+    def get(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def set(self, key: str, value: str) -> None:
+        with self._lock():
+            data = self._read()
+            data[key] = value
+            write_private_file(self.path, json.dumps(data).encode("utf-8"))
+
+    def delete(self, key: str) -> None:
+        with self._lock():
+            data = self._read()
+            if data.pop(key, None) is not None:
+                write_private_file(self.path, json.dumps(data).encode("utf-8"))
+
+
+def open_secret_store(paths: Paths, *, insecure: bool = False) -> SecretStore:
+    """The keyring, or (only with the explicit opt-in) the insecure file store."""
+    if insecure:
+        return InsecureFileSecretStore(paths.insecure_secrets_file)
+    return KeyringSecretStore(home_namespace(paths))
