@@ -11,7 +11,17 @@ from typer.core import TyperGroup
 
 from exactlink import __version__
 from exactlink.cli import context as _context
-from exactlink.cli.commands import client, demo, doctor, exact, log, portal, sandbox, support
+from exactlink.cli.commands import (
+    activation,  # noqa: F401  (adds divisions/activate/deactivate to the exact group)
+    client,
+    demo,
+    doctor,
+    exact,
+    log,
+    portal,
+    sandbox,
+    support,
+)
 from exactlink.errors import Cancelled, ExactlinkError
 from exactlink.i18n import _
 
