@@ -1,0 +1,22 @@
+"""A faithful local Exact Online: OAuth 2.0 server and REST API on 127.0.0.1.
+
+Used by exactlink's tests, by ``exactlink demo`` and by people rehearsing an onboarding::
+
+    from exactlink.sandbox import Sandbox
+
+    with Sandbox(clients=5, seed=1) as sb:
+        sb.base_url          # "http://127.0.0.1:PORT": /api/oauth2/auth, /api/oauth2/token, /api/v1/
+        sb.seed              # the world as JSON (same as GET /_sandbox/seed)
+
+This package imports nothing from the rest of exactlink (a test checks it). Rules come from
+``reference/exact-online.md``; the switches and the ``/_sandbox/`` controls are described in
+``docs/sandbox.md``.
+"""
+
+from __future__ import annotations
+
+from .seed import DEFAULT_REDIRECT_URI, HQ_CODE_FLOOR
+from .server import PortInUseError, Sandbox
+from .settings import Settings
+
+__all__ = ["DEFAULT_REDIRECT_URI", "HQ_CODE_FLOOR", "PortInUseError", "Sandbox", "Settings"]
