@@ -157,3 +157,19 @@ class Event(Record):
     action: str
     subject: str | None
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RateLimitState(Record):
+    """The last ``X-RateLimit-*`` headers seen for one (app, division) (reference §5.2).
+
+    Resets are epoch milliseconds (UTC); a value is None when Exact did not send it.
+    """
+
+    division: int
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    daily_reset_ms: int | None = None
+    minutely_limit: int | None = None
+    minutely_remaining: int | None = None
+    minutely_reset_ms: int | None = None

@@ -6,24 +6,11 @@ services may pass in-memory fakes. Integration tests always use the real adapter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from exactlink.models import RateLimitState
 
-@dataclass(frozen=True)
-class RateLimitState:
-    """The last ``X-RateLimit-*`` headers seen for one (app, division) (reference §5.2).
-
-    Resets are epoch milliseconds (UTC); a value is None when Exact did not send it.
-    """
-
-    division: int
-    daily_limit: int | None = None
-    daily_remaining: int | None = None
-    daily_reset_ms: int | None = None
-    minutely_limit: int | None = None
-    minutely_remaining: int | None = None
-    minutely_reset_ms: int | None = None
+__all__ = ["ExactPort", "RateLimitState"]
 
 
 class ExactPort(Protocol):
