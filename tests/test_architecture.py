@@ -1,0 +1,83 @@
+"""The layout's rules, checked: imports point one way (cli → services → adapters), the leaves
+import nothing of ours, the sandbox stands alone, and only the CLI touches typer or rich."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import exactlink
+
+PACKAGE = Path(exactlink.__file__).parent
+LEAVES = {"errors", "models", "paths", "i18n"}
+FRAMEWORKS = {"typer", "rich", "click"}
+IO_LIBRARIES = {"requests", "keyring", "sqlite3"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(layer: str) -> list[Path]:
+    root = PACKAGE / layer
+    return sorted(root.rglob("*.py")) if root.is_dir() else [PACKAGE / f"{layer}.py"]
+
+
+def ours(name: str) -> str | None:
+    """The first part below ``exactlink`` of an import of ours, e.g. ``services``."""
+    parts = name.split(".")
+    if parts[0] != "exactlink":
+        return None
+    return parts[1] if len(parts) > 1 else ""
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(PACKAGE.parent))
+
+
+@pytest.mark.parametrize("leaf", sorted(LEAVES))
+def test_leaves_import_nothing_of_ours(leaf):
+    for path in modules(leaf):
+        bad = {name for name in imports_of(path) if ours(name) not in (None, *LEAVES - {leaf})}
+        # a leaf may not even import another leaf, except i18n (messages are translated anywhere)
+        bad -= {"exactlink.i18n"}
+        assert not bad, f"{rel(path)} imports {bad}"
+
+
+def test_services_import_no_cli_and_no_io_libraries():
+    for path in modules("services"):
+        names = imports_of(path)
+        assert not {n for n in names if ours(n) == "cli"}, rel(path)
+        top = {n.split(".")[0] for n in names}
+        assert not top & (FRAMEWORKS | IO_LIBRARIES), (
+            f"{rel(path)} imports {top & (FRAMEWORKS | IO_LIBRARIES)}"
+        )
+
+
+def test_adapters_import_neither_cli_nor_services():
+    for path in modules("adapters"):
+        bad = {n for n in imports_of(path) if ours(n) in {"cli", "services", "sandbox"}}
+        assert not bad, f"{rel(path)} imports {bad}"
+
+
+def test_only_the_cli_imports_typer_or_rich():
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        top = {n.split(".")[0] for n in imports_of(path)}
+        assert not top & FRAMEWORKS, f"{rel(path)} imports {top & FRAMEWORKS}"
+
+
+def test_the_sandbox_imports_nothing_else_of_exactlink():
+    for path in modules("sandbox"):
+        bad = {n for n in imports_of(path) if ours(n) not in (None, "sandbox")}
+        assert not bad, f"{rel(path)} imports {bad}"
