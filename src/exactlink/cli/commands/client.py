@@ -1,7 +1,333 @@
-"""`exactlink client`."""
+"""`exactlink client`: a portal's client accounts (add, import, list, show, update, access,
+remove)."""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Manage clients.")
+app = typer.Typer(no_args_is_help=True, help="Manage the portal's clients.")
+
+
+class Status(str, Enum):
+    pending = "pending"
+    granted = "granted"
+    active = "active"
+
+
+class Format(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+_EMAIL = typer.Option("--email", help="The client's e-mail address.")
+_VAT = typer.Option("--vat", help="VAT number with country code, e.g. BE0403170701.")
+_COC = typer.Option("--coc", help="KBO/BCE enterprise number (BE) or KvK number (NL).")
+_MANAGED = typer.Option(
+    "--managed/--not-managed",
+    help="An account under the firm's own management, billed via the firm (needs billing details).",
+    show_default=False,
+)
+
+
+def _client_fields(client) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    from exactlink.i18n import _
+
+    return [
+        (_("name"), client.name),
+        (_("status"), client.status),
+        (_("e-mail"), client.email),
+        (_("VAT"), client.vat),
+        (_("KBO/KvK"), client.coc),
+        (_("managed"), _("yes") if client.managed else _("no")),
+        (_("access granted"), client.access_granted_at),
+        (_("administration"), client.division),
+        (_("created"), client.created_at),
+        (_("updated"), client.updated_at),
+    ]
+
+
+@app.command("add")
+def client_add(
+    name: Annotated[str, typer.Argument(help="The client's name, e.g. 'Bakkerij Peeters BV'.")],
+    email: Annotated[str | None, _EMAIL] = None,
+    vat: Annotated[str | None, _VAT] = None,
+    coc: Annotated[str | None, _COC] = None,
+    managed: Annotated[bool | None, _MANAGED] = None,
+    access_granted: Annotated[
+        bool,
+        typer.Option(
+            "--access-granted",
+            help="The client added the portal's e-mail in Toegangsbeheer already.",
+        ),
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Change the client if it exists with other data.")
+    ] = False,
+) -> None:
+    """Add a client to the portal: pending until it grants the firm access in Toegangsbeheer.
+
+    Adding the same client with the same data again changes nothing; other data is refused
+    (exit 4) unless --update.
+    """
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.clients import add_client, pending_hint
+
+    ctx = current()
+    portal = ctx.portal()
+    change = add_client(
+        ctx.store,
+        portal,
+        name,
+        email=email,
+        vat=vat,
+        coc=coc,
+        managed=managed,
+        access_granted=True if access_granted else None,
+        update=update,
+    )
+    client, out = change.client, ctx.out
+    if change.action == "added":
+        out.success(
+            _("Client '{name}' added ({status}).").format(name=client.name, status=client.status)
+        )
+    elif change.action == "updated":
+        out.success(
+            _("Client '{name}' updated ({fields}).").format(
+                name=client.name, fields=", ".join(change.fields)
+            )
+        )
+    else:
+        out.success(
+            _("Client '{name}' exists already with this data; nothing changed.").format(
+                name=client.name
+            )
+        )
+    if client.status == "pending":
+        out.hint(pending_hint(portal, client))
+    out.result("success", change.to_dict())
+
+
+@app.command("import")
+def client_import(
+    file: Annotated[str, typer.Argument(help="CSV or JSON file, or - for stdin.")],
+    format: Annotated[
+        Format | None,
+        typer.Option("--format", help="csv or json (default: from the extension or content)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")
+    ] = False,
+    update: Annotated[
+        bool, typer.Option("--update", help="Change existing clients whose data differs.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Import the valid rows; report the invalid ones."),
+    ] = False,
+) -> None:
+    """Import clients from a CSV or JSON file, all in one transaction.
+
+    Columns (header row, any order and case): name,email,vat,coc,managed,access_granted; only
+    name is required. CSV in UTF-8 (with or without BOM), delimited by , or ; (as Excel writes
+    it in Belgium and the Netherlands). A bad row aborts the import and nothing is written,
+    unless --skip-invalid.
+    """
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.importing import import_clients, read_input
+
+    ctx = current()
+    portal = ctx.portal()
+    data, source = read_input(file)
+    report = import_clients(
+        ctx.store,
+        portal,
+        data,
+        source=source,
+        fmt=format.value if format else None,
+        dry_run=dry_run,
+        update=update,
+        skip_invalid=skip_invalid,
+    )
+    out = ctx.out
+    counts = {a: report.count(a) for a in ("added", "updated", "unchanged")}
+    if dry_run:
+        out.success(
+            _(
+                "Dry run: {added} would be added, {updated} updated, {unchanged} unchanged;"
+                " nothing was written."
+            ).format(**counts)
+        )
+    else:
+        out.success(
+            _(
+                "Imported into '{portal}': {added} added, {updated} updated, {unchanged} unchanged."
+            ).format(portal=portal.name, **counts)
+        )
+    if report.errors:
+        out.warn(
+            _("{count} invalid row(s) skipped:").format(count=len(report.errors))
+            + "".join(f"\n  line {e.line}: {e.message}" for e in report.errors[:20])
+        )
+    if report.empty:
+        out.warn(_("The file has a header but no clients."))
+    out.result(report.status, report.to_dict(), [e.to_dict() for e in report.errors])
+
+
+@app.command("list")
+def client_list(
+    status: Annotated[
+        Status | None, typer.Option("--status", help="Only clients with this status.")
+    ] = None,
+) -> None:
+    """List the portal's clients with their status (pending, granted, active)."""
+    from exactlink.cli.context import current
+    from exactlink.services.clients import list_clients
+
+    ctx = current()
+    clients = list_clients(ctx.store, ctx.portal(), status=status.value if status else None)
+    if ctx.json:
+        ctx.out.json([client.to_dict() for client in clients])
+        return
+    if not clients:
+        from exactlink.i18n import _
+
+        ctx.out.info(_("No clients. Add one with `exactlink client add NAME`."))
+        return
+    ctx.out.table(
+        ["name", "status", "vat", "coc", "email", "managed", "division"],
+        [
+            (c.name, c.status, c.vat, c.coc, c.email, "yes" if c.managed else "", c.division)
+            for c in clients
+        ],
+    )
+
+
+@app.command("show")
+def client_show(name: Annotated[str, typer.Argument(help="The client's name.")]) -> None:
+    """Show one client: its details, status and linked administration."""
+    from exactlink.cli.context import current
+    from exactlink.services.clients import get_client, pending_hint
+
+    ctx = current()
+    portal = ctx.portal()
+    client = get_client(ctx.store, portal, name)
+    if ctx.json:
+        ctx.out.json(client.to_dict())
+        return
+    ctx.out.fields(_client_fields(client))
+    if client.status == "pending":
+        ctx.out.hint(pending_hint(portal, client))
+
+
+@app.command("update")
+def client_update(
+    name: Annotated[str, typer.Argument(help="The client's name.")],
+    email: Annotated[str | None, _EMAIL] = None,
+    vat: Annotated[str | None, _VAT] = None,
+    coc: Annotated[str | None, _COC] = None,
+    managed: Annotated[bool | None, _MANAGED] = None,
+    rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
+) -> None:
+    """Change a client's details. Options left out stay as they are; "" clears one."""
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.clients import update_client
+
+    ctx = current()
+    change = update_client(
+        ctx.store,
+        ctx.portal(),
+        name,
+        new_name=rename,
+        email=email,
+        vat=vat,
+        coc=coc,
+        managed=managed,
+    )
+    if change.changed:
+        ctx.out.success(
+            _("Client '{name}' updated ({fields}).").format(
+                name=change.client.name, fields=", ".join(change.fields)
+            )
+        )
+    else:
+        ctx.out.success(_("Client '{name}': nothing to change.").format(name=change.client.name))
+    ctx.out.result("success", change.to_dict())
+
+
+@app.command("access")
+def client_access(
+    name: Annotated[str, typer.Argument(help="The client's name.")],
+    granted: Annotated[
+        bool,
+        typer.Option("--granted", help="The client added the portal's e-mail in Toegangsbeheer."),
+    ] = False,
+    revoked: Annotated[
+        bool, typer.Option("--revoked", help="The client withdrew the firm's access.")
+    ] = False,
+) -> None:
+    """Record that a client granted (or withdrew) the firm's access in Toegangsbeheer."""
+    from exactlink.cli.context import current
+    from exactlink.errors import UsageError
+    from exactlink.i18n import _
+    from exactlink.services.clients import set_access
+
+    ctx = current()
+    if granted == revoked:
+        raise UsageError(
+            _("Say what happened: --granted or --revoked (one of them)."),
+            hint=_("e.g. `exactlink client access NAME --granted`"),
+        )
+    change = set_access(ctx.store, ctx.portal(), name, granted=granted)
+    client = change.client
+    if not change.changed:
+        ctx.out.success(
+            _("Client '{name}' is {status} already; nothing changed.").format(
+                name=client.name, status=client.status
+            )
+        )
+    elif granted:
+        ctx.out.success(_("Client '{name}' granted access.").format(name=client.name))
+        ctx.out.hint(
+            _(
+                "Activate its administration with `exactlink exact activate --client {name}`."
+            ).format(name=_quote(client.name))
+        )
+    else:
+        ctx.out.success(
+            _("Client '{name}' is pending again (access withdrawn).").format(name=client.name)
+        )
+    ctx.out.result("success", change.to_dict())
+
+
+@app.command("remove")
+def client_remove(
+    name: Annotated[str, typer.Argument(help="The client's name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Remove it even when it is active (linked).")
+    ] = False,
+) -> None:
+    """Remove a client from the portal (an active one only with --force)."""
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.clients import remove_client
+
+    ctx = current()
+    if not yes:
+        ctx.require_tty("--yes")
+        typer.confirm(_("Remove client '{name}'?").format(name=name), abort=True, err=True)
+    change = remove_client(ctx.store, ctx.portal(), name, force=force)
+    ctx.out.success(_("Client '{name}' removed.").format(name=change.client.name))
+    ctx.out.result("success", change.to_dict())
+
+
+def _quote(name: str) -> str:
+    import shlex
+
+    return shlex.quote(name)

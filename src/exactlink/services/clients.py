@@ -1,0 +1,356 @@
+"""Client accounts of a portal: add, list, show, update, remove, record the access grant.
+
+A client is *pending* until it has added the portal's e-mail address in *Toegangsbeheer* (access
+management) of its own Exact Online account, *granted* once the firm recorded that, and *active*
+once linked to an administration (``exact activate``).
+
+Adding is idempotent: the same data again is a success that writes nothing; other data for an
+existing name is a Conflict unless ``update``. Fields not given (None) are left out of the
+comparison, so re-running an onboarding script with fewer options never conflicts.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from exactlink.errors import Conflict, NotFound, UsageError
+from exactlink.i18n import _
+from exactlink.models import CLIENT_ACTIVE, CLIENT_GRANTED, CLIENT_PENDING, Client, Portal
+from exactlink.services.identifiers import (
+    clean_name,
+    normalize_coc,
+    normalize_email,
+    normalize_vat,
+)
+
+if TYPE_CHECKING:
+    from exactlink.adapters.store import Store
+
+STATUSES = (CLIENT_PENDING, CLIENT_GRANTED, CLIENT_ACTIVE)
+# The fields a person or an import row gives; ``access_granted`` maps to ``access_granted_at``.
+FIELDS = ("email", "vat", "coc", "managed", "access_granted")
+
+
+@dataclass(frozen=True)
+class ClientChange:
+    """What a mutating client operation did. ``changed`` is False when nothing was written."""
+
+    client: Client
+    action: str  # added | updated | unchanged | removed | granted | revoked
+    changed: bool
+    fields: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client.to_dict(),
+            "action": self.action,
+            "changed": self.changed,
+            "fields": list(self.fields),
+        }
+
+
+def client_label() -> str:
+    return _("client")
+
+
+def validate_fields(raw: Mapping[str, Any], *, blank_clears: bool) -> dict[str, Any]:
+    """Validate and normalise the given client fields (keys from ``FIELDS``).
+
+    Returns only the fields given: a value None there means "clear it". A blank string is "not
+    given" for adding and importing (``blank_clears=False``: an empty CSV cell), and "clear it"
+    for ``client update`` (``--vat ""``).
+    """
+    fields: dict[str, Any] = {}
+    for key in ("email", "vat", "coc"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        text = str(value).strip()
+        if not text:
+            if blank_clears:
+                fields[key] = None
+            continue
+        if key == "email":
+            fields[key] = normalize_email(text)
+        elif key == "vat":
+            fields[key] = normalize_vat(text)
+        else:
+            # A Belgian VAT number's body is the enterprise number: it settles the country.
+            vat = fields.get("vat") or ""
+            fields[key] = normalize_coc(text, vat[:2] if vat[:2] in ("BE", "NL") else None)
+    for key in ("managed", "access_granted"):
+        value = raw.get(key)
+        if value is not None:
+            fields[key] = bool(value)
+    return fields
+
+
+def current_value(client: Client, key: str) -> Any:
+    """The stored value of a field in ``FIELDS`` (``access_granted`` as a bool)."""
+    if key == "access_granted":
+        return client.access_granted_at is not None
+    return getattr(client, key)
+
+
+def diff(client: Client, fields: Mapping[str, Any]) -> list[str]:
+    """The given fields whose value differs from the stored client's."""
+    return [key for key, value in fields.items() if current_value(client, key) != value]
+
+
+def columns(fields: Mapping[str, Any], now: str) -> dict[str, Any]:
+    """Fields → the ``clients`` columns to write (``access_granted`` becomes a timestamp)."""
+    out = {k: v for k, v in fields.items() if k != "access_granted"}
+    if "access_granted" in fields:
+        out["access_granted_at"] = now if fields["access_granted"] else None
+    return out
+
+
+def require_billing(portal: Portal) -> None:
+    """``--managed`` needs the portal's billing details: the firm is invoiced for the account."""
+    if not portal.has_billing:
+        raise UsageError(
+            _(
+                "Portal '{portal}' has no billing details, which a client account under the"
+                " firm's own management (--managed) needs."
+            ).format(portal=portal.name),
+            hint=_(
+                "Add them: `exactlink portal update {portal} --billing-name NAME"
+                " --billing-email E --address ADDRESS`."
+            ).format(portal=shlex.quote(portal.name)),
+        )
+
+
+def pending_hint(portal: Portal, client: Client) -> str:
+    """What to ask a pending client, and the command that records its answer."""
+    return _(
+        "Ask the client to add {email} in Toegangsbeheer (access management) of its own Exact"
+        " Online account, then run `exactlink client access {name} --granted`."
+    ).format(email=portal.email, name=shlex.quote(client.name))
+
+
+def now() -> str:
+    """The store's timestamp form, for ``access_granted_at``."""
+    from exactlink.adapters.store.db import utc_now
+
+    return utc_now()
+
+
+def check_portal(store: Store, portal: Portal) -> None:
+    """Inside the transaction: the portal may have been deleted since the command resolved it."""
+    if store.portals.get_by_id(portal.id) is None:
+        raise NotFound(
+            _("Portal '{name}' does not exist.").format(name=portal.name),
+            hint=_("See `exactlink portal list`."),
+        )
+
+
+def _get(store: Store, portal: Portal, name: str) -> Client:
+    client = store.clients.get(portal.id, " ".join(name.split()))
+    if client is None:
+        raise NotFound(
+            _("Client '{name}' does not exist in portal '{portal}'.").format(
+                name=name, portal=portal.name
+            ),
+            hint=_("See `exactlink client list`, or add it with `exactlink client add`."),
+        )
+    return client
+
+
+def audit_details(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The given fields worth an audit line (never a secret: clients hold none)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def add_client(
+    store: Store,
+    portal: Portal,
+    name: str,
+    *,
+    email: str | None = None,
+    vat: str | None = None,
+    coc: str | None = None,
+    managed: bool | None = None,
+    access_granted: bool | None = None,
+    update: bool = False,
+) -> ClientChange:
+    """Add a client to ``portal`` (pending unless ``access_granted``).
+
+    The same data again: unchanged. Other data: Conflict, or an update with ``update``.
+    """
+    name = clean_name(name, what=client_label())
+    fields = validate_fields(
+        {
+            "email": email,
+            "vat": vat,
+            "coc": coc,
+            "managed": managed,
+            "access_granted": access_granted,
+        },
+        blank_clears=False,
+    )
+    with store.transaction():
+        check_portal(store, portal)
+        existing = store.clients.get(portal.id, name)
+        if existing is None:
+            if fields.get("managed"):
+                require_billing(portal)
+            row = columns(fields, now())
+            client = store.clients.insert(portal.id, name=name, **row)
+            store.events.record(
+                "client.add",
+                client.name,
+                portal=portal.name,
+                client=client.name,
+                details=audit_details(fields),
+            )
+            return ClientChange(client, "added", True, tuple(fields))
+        differing = diff(existing, fields)
+        if not differing:
+            return ClientChange(existing, "unchanged", False)
+        if not update:
+            raise Conflict(
+                _("Client '{name}' exists already with other {fields}.").format(
+                    name=existing.name, fields=", ".join(differing)
+                ),
+                hint=_(
+                    "Pass --update to change it, or use `exactlink client update {name} ...`."
+                ).format(name=shlex.quote(existing.name)),
+                details={
+                    "fields": differing,
+                    "stored": {k: current_value(existing, k) for k in differing},
+                    "given": {k: fields[k] for k in differing},
+                },
+            )
+        return _apply(store, portal, existing, {k: fields[k] for k in differing})
+
+
+def _apply(
+    store: Store, portal: Portal, client: Client, changes: Mapping[str, Any]
+) -> ClientChange:
+    """Write ``changes`` (validated fields that differ) with their audit event."""
+    if changes.get("managed"):
+        require_billing(portal)
+    store.clients.update(client.id, columns(changes, now()))
+    updated = store.clients.get_by_id(client.id)
+    if updated is None:  # pragma: no cover - removed inside our own transaction
+        raise NotFound(_("Client '{name}' disappeared.").format(name=client.name))
+    store.events.record(
+        "client.update",
+        updated.name,
+        portal=portal.name,
+        client=updated.name,
+        details={
+            "changed": sorted(changes),
+            **({"renamed_from": client.name} if "name" in changes else {}),
+        },
+    )
+    return ClientChange(updated, "updated", True, tuple(sorted(changes)))
+
+
+def list_clients(store: Store, portal: Portal, *, status: str | None = None) -> list[Client]:
+    """The portal's clients by name, optionally only those with ``status``."""
+    if status is not None and status not in STATUSES:
+        raise UsageError(
+            _("Unknown status '{status}'.").format(status=status),
+            hint=_("Use one of: {choices}.").format(choices=", ".join(STATUSES)),
+        )
+    return store.clients.list(portal.id, status=status)
+
+
+def get_client(store: Store, portal: Portal, name: str) -> Client:
+    """One client of the portal, or NotFound."""
+    return _get(store, portal, name)
+
+
+def update_client(
+    store: Store,
+    portal: Portal,
+    name: str,
+    *,
+    new_name: str | None = None,
+    email: str | None = None,
+    vat: str | None = None,
+    coc: str | None = None,
+    managed: bool | None = None,
+) -> ClientChange:
+    """Change a client's details: None leaves a field, "" clears an optional one."""
+    fields = validate_fields(
+        {"email": email, "vat": vat, "coc": coc, "managed": managed}, blank_clears=True
+    )
+    renamed = clean_name(new_name, what=client_label()) if new_name is not None else None
+    with store.transaction():
+        client = _get(store, portal, name)
+        changes: dict[str, Any] = {k: fields[k] for k in diff(client, fields)}
+        if renamed is not None and renamed != client.name:
+            other = store.clients.get(portal.id, renamed)
+            if other is not None and other.id != client.id:
+                raise Conflict(
+                    _("Another client is called '{name}' already.").format(name=other.name),
+                    hint=_("Choose another name, or remove that client first."),
+                )
+            changes["name"] = renamed
+        if not changes:
+            return ClientChange(client, "unchanged", False)
+        return _apply(store, portal, client, changes)
+
+
+def set_access(store: Store, portal: Portal, name: str, *, granted: bool) -> ClientChange:
+    """Record that the client granted (or withdrew) the firm's access in Toegangsbeheer."""
+    with store.transaction():
+        client = _get(store, portal, name)
+        if (client.access_granted_at is not None) == granted:
+            return ClientChange(client, "unchanged", False)
+        if not granted and client.status == CLIENT_ACTIVE:
+            raise Conflict(
+                _("Client '{name}' is active; its link needs the access it would lose.").format(
+                    name=client.name
+                ),
+                hint=_("Deactivate it first: `exactlink exact deactivate --client {name}`.").format(
+                    name=shlex.quote(client.name)
+                ),
+            )
+        store.clients.update(client.id, columns({"access_granted": granted}, now()))
+        updated = store.clients.get_by_id(client.id) or client
+        action = "granted" if granted else "revoked"
+        store.events.record(
+            f"client.access.{action}", updated.name, portal=portal.name, client=updated.name
+        )
+    return ClientChange(updated, action, True, ("access_granted",))
+
+
+def remove_client(store: Store, portal: Portal, name: str, *, force: bool = False) -> ClientChange:
+    """Remove a client. An active one (linked to an administration) needs ``force``; one with a
+    live link of its own login is refused (its tokens must leave the keyring first)."""
+    with store.transaction():
+        client = _get(store, portal, name)
+        if store.clients.connection_count(client.id, live_only=True):
+            raise Conflict(
+                _("Client '{name}' has its own live Exact Online connection.").format(
+                    name=client.name
+                ),
+                hint=_("Run `exactlink exact disconnect --client {name}` first.").format(
+                    name=shlex.quote(client.name)
+                ),
+            )
+        if client.status == CLIENT_ACTIVE and not force:
+            raise Conflict(
+                _("Client '{name}' is active (linked to administration {division}).").format(
+                    name=client.name, division=client.division
+                ),
+                hint=_(
+                    "Deactivate it first with `exactlink exact deactivate --client {name}`, or"
+                    " pass --force."
+                ).format(name=shlex.quote(client.name)),
+            )
+        store.clients.delete(client.id)
+        store.events.record(
+            "client.remove",
+            client.name,
+            portal=portal.name,
+            client=client.name,
+            details={"status": client.status, **({"force": True} if force else {})},
+        )
+    return ClientChange(client, "removed", True)
