@@ -30,3 +30,85 @@ def sandbox_factory():
 def sandbox(sandbox_factory):
     """A running ``Sandbox(clients=12, seed=1)`` for one test."""
     return sandbox_factory(clients=12, seed=1)
+
+
+# ---------------------------------------------------------------------------- helpers
+# Plain functions (not fixtures) that drive the sandbox over HTTP the way a client would.
+
+
+def auth_url(sb, state: str = "st-1", **extra) -> str:
+    """The authorize URL for the sandbox's registered app."""
+    from urllib.parse import urlencode
+
+    app = sb.seed["app"]
+    params = {
+        "client_id": app["client_id"],
+        "redirect_uri": app["redirect_uri"],
+        "response_type": "code",
+        "state": state,
+        **extra,
+    }
+    return f"{sb.base_url}/api/oauth2/auth?{urlencode(params)}"
+
+
+def login_of(sb, role: str = "firm") -> dict:
+    return next(login for login in sb.seed["logins"] if login["role"] == role)
+
+
+def get_code(sb, role: str = "firm", select=None) -> str:
+    """Log in and consent with autoconsent; return the (URL-decoded) code."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from exactlink.sandbox.autoconsent import authorize
+
+    login = login_of(sb, role)
+    location = authorize(auth_url(sb), login["username"], login["password"], select=select)
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def token_call(sb, **form):
+    """POST /api/oauth2/token with the app's credentials in the body (form-encoded)."""
+    import requests
+
+    app = sb.seed["app"]
+    data = {"client_id": app["client_id"], "client_secret": app["client_secret"], **form}
+    return requests.post(f"{sb.base_url}/api/oauth2/token", data=data, timeout=10)
+
+
+def connect(sb, role: str = "firm", select=None) -> dict:
+    """Full authorization-code flow; returns the token response JSON."""
+    code = get_code(sb, role, select)
+    reply = token_call(
+        sb, grant_type="authorization_code", code=code, redirect_uri=sb.seed["app"]["redirect_uri"]
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def refresh(sb, refresh_token: str):
+    return token_call(sb, grant_type="refresh_token", refresh_token=refresh_token)
+
+
+def api_get(sb, access_token: str, path: str, params: dict | None = None):
+    """GET /api/v1/{path} with a bearer token and ``Accept: application/json``."""
+    import requests
+
+    return requests.get(
+        f"{sb.base_url}/api/v1/{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        timeout=10,
+    )
+
+
+def control(sb, method: str, name: str, body: dict | None = None):
+    """Call a /_sandbox/ control and return the response."""
+    import requests
+
+    return requests.request(method, f"{sb.base_url}/_sandbox/{name}", json=body, timeout=10)
+
+
+def advance(sb, seconds: float) -> dict:
+    reply = control(sb, "POST", "clock", {"advance_seconds": seconds})
+    assert reply.status_code == 200, reply.text
+    return reply.json()

@@ -35,7 +35,7 @@ def date(value: str | datetime | float | None) -> str | None:
         value = datetime.fromisoformat(value).replace(tzinfo=UTC)
     if isinstance(value, datetime):
         value = value.timestamp()
-    return f"/Date({int(round(value * 1000))})/"
+    return f"/Date({round(value * 1000)})/"
 
 
 def parse_select(raw: str | None, allowed: list[str], type_name: str) -> list[str] | None:

@@ -340,7 +340,7 @@ def _slug(name: str) -> str:
 def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) -> World:
     """Build the world for ``clients`` client companies, deterministically from ``seed``.
 
-    Roles are assigned by position after a seeded shuffle, so every world with at least six
+    Roles are assigned by position after a seeded shuffle, so every world with at least seven
     clients has: one archived, one blocked, one the firm login cannot access, one with its own
     Exact login (the overwrite case), one owning an HQ division, and several not granted to the
     app. Smaller worlds get as many of these as fit.
@@ -455,6 +455,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
         assigned["no_access"].granted_to_app = True
     if "inactive" in assigned:
         assigned["inactive"].status = 0
+        assigned["inactive"].granted_to_app = False
     logins = [firm_login]
     if "own_login" in assigned:
         own = assigned["own_login"]
@@ -508,7 +509,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
             taken_names.add(fancy)
     # "Several not granted": make sure at least two ordinary clients are not granted.
     ordinary = [client_list[idx] for idx in order[len(roles) :]]
-    not_granted = [c for c in ordinary if not c.granted_to_app]
+    not_granted = [c for c in companies if c.kind == "client" and not c.granted_to_app]
     for c in ordinary:
         if len(not_granted) >= 2:
             break
@@ -520,7 +521,8 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
     for c in ordinary:
         if len(granted) >= 2 or len(ordinary) < 5:
             break
-        if not c.granted_to_app and c not in not_granted[:2]:
+        if not c.granted_to_app and len(not_granted) > 2:
+            not_granted.remove(c)
             c.granted_to_app = True
             granted.append(c)
     return World(

@@ -332,8 +332,13 @@ class Sandbox:
         self.base_url = f"http://{host}:{self.port}"
         self.engine.base_url = self.base_url
         self.seed = self.world.to_json(self.base_url)
+        # A short poll interval: stop() waits for the serving loop to notice, and tests start
+        # and stop hundreds of sandboxes.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"exact-sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"exact-sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
