@@ -1,0 +1,407 @@
+"""Match client accounts to Exact administrations (divisions) without guessing.
+
+Order of evidence, strongest first (DESIGN.md "Activation and matching"):
+
+1. the VAT number, normalised on both sides (python-stdnum through ``services.identifiers``);
+2. the chamber of commerce number: Dutch KvK, Belgian KBO/BCE enterprise number (a Belgian VAT
+   number *is* the enterprise number with ``BE`` in front, so either side may supply it);
+3. the name: legal forms (BV, B.V., NV, BVBA, SRL, VOF, CommV, ...) stripped, accents, case and
+   punctuation folded; an identical normalised name first, then a rapidfuzz score that must be
+   above a threshold *and* a margin ahead of the runner-up.
+
+Anything less than one clear winner is *ambiguous* (with the candidates and their scores) or
+*missing*: the person picks, or ``doctor`` explains. The work is O(clients + divisions) through
+dict indexes; only the clients left over after the exact keys are compared fuzzily, against every
+division name, with rapidfuzz's C++ scorers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from exactlink.services.identifiers import try_normalize_coc, try_normalize_vat
+
+MATCHED = "matched"
+AMBIGUOUS = "ambiguous"
+MISSING = "missing"
+
+BY_VAT = "vat"
+BY_COC = "coc"
+BY_NAME = "name"
+BY_MANUAL = "manual"
+
+# A fuzzy name match must score at least this (0-100, rapidfuzz token_sort_ratio on normalised
+# names) and beat the runner-up by MARGIN: "Bakkerij Jansen" must not silently become
+# "Bakkerij Janssen" when both exist.
+THRESHOLD = 90.0
+MARGIN = 5.0
+# How many candidates an ambiguous or missing result lists (the portal's list of dossiers).
+MAX_CANDIDATES = 5
+# Candidates shown for a missing client must at least look alike.
+SUGGEST_FLOOR = 60.0
+
+# Legal forms, written as they look after dots are removed and case folded ("B.V." -> "bv",
+# "Comm.V" -> "commv", "V.O.F." -> "vof"). Netherlands, Belgium (nl/fr), Germany, the UK, France.
+# fmt: off
+LEGAL_FORMS = frozenset({
+    "bv", "nv", "vof", "cv", "maatschap", "eenmanszaak", "ez", "stichting", "coop", "cooperatie",
+    "ua", "bvba", "cvba", "commv", "commva", "comm", "va", "vzw", "ivzw", "bvio", "srl", "sprl",
+    "sa", "sc", "scrl", "scri", "scomm", "scs", "sca", "snc", "asbl", "aisbl", "sas", "sasu",
+    "sarl", "eurl", "gmbh", "ag", "kg", "ohg", "ug", "mbh", "kgaa", "ltd", "llp", "plc", "inc",
+    "llc",
+})
+# fmt: on
+_DOTS = re.compile(r"\.")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_name(name: str | None) -> str:
+    """``"Café Liègeois Dubois S.A."`` -> ``"cafe liegeois dubois"``.
+
+    Accents are removed (NFKD, combining marks dropped), case folded, dots removed inside words
+    (so ``B.V.`` and ``BV`` meet), other punctuation becomes a space, and legal forms are stripped
+    at either end (``BV Jansen`` and ``Jansen B.V.``). A name made only of a legal form keeps it.
+    """
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = _DOTS.sub("", text).replace("&", " ")
+    words = [w for w in _NON_WORD.sub(" ", text).replace("_", " ").split() if w]
+    kept = list(words)
+    while len(kept) > 1 and kept[-1] in LEGAL_FORMS:
+        kept.pop()
+    while len(kept) > 1 and kept[0] in LEGAL_FORMS:
+        kept.pop(0)
+    return " ".join(kept)
+
+
+def _compact(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = re.sub(r"[\s.\-/]+", "", value).upper()
+    return text or None
+
+
+def vat_key(value: str | None, country: str | None = None) -> str | None:
+    """The VAT number as matching compares it: normalised when valid, else compacted.
+
+    An invalid number (a typo in Exact's division card) still matches the same typo on the
+    client, but never a different number.
+    """
+    if not value:
+        return None
+    return try_normalize_vat(value, country) or _compact(value)
+
+
+def coc_key(value: str | None, country: str | None = None) -> str | None:
+    """The chamber of commerce number as matching compares it (KvK 8 digits, KBO 10 digits)."""
+    if not value:
+        return None
+    hint = country if country in ("BE", "NL") else None
+    return try_normalize_coc(value, hint) or _compact(value)
+
+
+def _coc_from_vat(vat: str | None) -> str | None:
+    """A Belgian VAT number is ``BE`` + the enterprise number (KBO/BCE)."""
+    if vat and vat.startswith("BE") and vat[2:].isdigit() and len(vat) == 12:
+        return vat[2:]
+    return None
+
+
+class ClientLike(Protocol):
+    """What matching reads from a client (``models.Client`` fits)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def vat(self) -> str | None: ...
+    @property
+    def coc(self) -> str | None: ...
+
+
+class DivisionLike(Protocol):
+    """What matching reads from a division (``models.Division`` fits)."""
+
+    @property
+    def code(self) -> int: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def customer_name(self) -> str | None: ...
+    @property
+    def vat_number(self) -> str | None: ...
+    @property
+    def coc_number(self) -> str | None: ...
+    @property
+    def country(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A division that might be the client's, with how sure we are (0-100)."""
+
+    division: int
+    name: str
+    score: float
+    by: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"division": self.division, "name": self.name, "score": self.score, "by": self.by}
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome for one client: matched (one division), ambiguous (candidates) or missing."""
+
+    client_id: int
+    outcome: str
+    division: int | None = None
+    by: str | None = None
+    score: float | None = None
+    candidates: tuple[Candidate, ...] = field(default=())
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "outcome": self.outcome,
+            "division": self.division,
+            "matched_by": self.by,
+            "score": self.score,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass
+class _Indexed:
+    code: int
+    name: str
+    norm: str
+
+
+class DivisionIndex:
+    """Dict indexes over a division list: VAT, chamber of commerce, exact normalised name."""
+
+    def __init__(self, divisions: Iterable[DivisionLike]) -> None:
+        self.by_code: dict[int, _Indexed] = {}
+        self.vat_of: dict[int, str] = {}
+        self.vat: dict[str, list[int]] = {}
+        self.coc: dict[str, list[int]] = {}
+        self.name: dict[str, list[int]] = {}
+        for division in divisions:
+            norm = normalize_name(division.description)
+            self.by_code[division.code] = _Indexed(division.code, division.description, norm)
+            vat = vat_key(division.vat_number, division.country)
+            if vat:
+                self.vat.setdefault(vat, []).append(division.code)
+                self.vat_of[division.code] = vat
+            cocs = {coc_key(division.coc_number, division.country), _coc_from_vat(vat)}
+            for coc in cocs - {None}:
+                self.coc.setdefault(str(coc), []).append(division.code)
+            for key in {norm, normalize_name(division.customer_name)} - {""}:
+                self.name.setdefault(key, []).append(division.code)
+        self._codes = list(self.by_code)
+        self._norms = [self.by_code[code].norm for code in self._codes]
+
+    def candidate(self, code: int, score: float, by: str) -> Candidate:
+        entry = self.by_code[code]
+        return Candidate(division=code, name=entry.name, score=round(score, 1), by=by)
+
+    def compatible(self, vat: str | None, candidates: list[Candidate]) -> list[Candidate]:
+        """Drop candidates whose VAT number contradicts the client's: a name never outweighs
+        two different VAT numbers."""
+        if not vat:
+            return candidates
+        return [c for c in candidates if self.vat_of.get(c.division, vat) == vat]
+
+    def fuzzy(
+        self, norm: str, *, limit: int = MAX_CANDIDATES, floor: float = 0.0
+    ) -> list[Candidate]:
+        """The best-scoring divisions for one normalised name, best first."""
+        from rapidfuzz import fuzz, process
+
+        if not norm or not self._norms:
+            return []
+        found = process.extract(
+            norm, self._norms, scorer=fuzz.token_sort_ratio, limit=limit, score_cutoff=floor
+        )
+        return [self.candidate(self._codes[i], score, BY_NAME) for _n, score, i in found]
+
+    def fuzzy_many(self, norms: Sequence[str], *, floor: float) -> list[list[Candidate]]:
+        """``fuzzy`` for many names at once: ``cdist`` on all cores when numpy is there."""
+        from rapidfuzz import fuzz, process
+
+        if not norms or not self._norms:
+            return [[] for _ in norms]
+        try:
+            import numpy as np
+        except ImportError:  # numpy is optional: one extract per name is slower, same answer
+            return [self.fuzzy(n, floor=floor) for n in norms]
+        out: list[list[Candidate]] = []
+        chunk = max(1, 2_000_000 // len(self._norms))  # bounds the score matrix to ~2 MB
+        k = min(MAX_CANDIDATES, len(self._norms))
+        for start in range(0, len(norms), chunk):
+            rows = norms[start : start + chunk]
+            scores = process.cdist(
+                rows,
+                self._norms,
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=int(floor),
+                dtype=np.uint8,
+                workers=-1,
+            )
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            for row, idx in zip(scores, top, strict=True):
+                picked = sorted(((int(row[i]), int(i)) for i in idx if row[i] > 0), reverse=True)
+                out.append([self.candidate(self._codes[i], float(s), BY_NAME) for s, i in picked])
+        return out
+
+
+def _decide_fuzzy(
+    client_id: int, candidates: list[Candidate], threshold: float, margin: float
+) -> Match:
+    if not candidates:
+        return Match(client_id, MISSING)
+    best = candidates[0]
+    runner = candidates[1].score if len(candidates) > 1 else 0.0
+    if best.score >= threshold and best.score - runner >= margin:
+        return Match(client_id, MATCHED, best.division, BY_NAME, best.score, (best,))
+    if best.score >= threshold:
+        return Match(client_id, AMBIGUOUS, candidates=tuple(candidates))
+    shown = tuple(c for c in candidates if c.score >= SUGGEST_FLOOR)
+    return Match(client_id, MISSING, candidates=shown)
+
+
+def match_clients(
+    clients: Iterable[ClientLike],
+    divisions: Iterable[DivisionLike] | DivisionIndex,
+    *,
+    threshold: float = THRESHOLD,
+    margin: float = MARGIN,
+) -> dict[int, Match]:
+    """Match every client to at most one division; returns ``{client_id: Match}``.
+
+    Two clients that land on the same division by the same evidence are both reported
+    ambiguous: activating either would take the division from the other.
+    """
+    index = divisions if isinstance(divisions, DivisionIndex) else DivisionIndex(divisions)
+    results: dict[int, Match] = {}
+    leftovers: list[tuple[int, str]] = []
+    for client in clients:
+        match = _match_exact(client, index)
+        if match is None:
+            leftovers.append((client.id, vat_key(client.vat), normalize_name(client.name)))
+        else:
+            results[client.id] = match
+    if leftovers:
+        floor = min(threshold, SUGGEST_FLOOR)
+        found = index.fuzzy_many([norm for _id, _vat, norm in leftovers], floor=floor)
+        for (client_id, vat, _norm), candidates in zip(leftovers, found, strict=True):
+            candidates = index.compatible(vat, candidates)
+            results[client_id] = _decide_fuzzy(client_id, candidates, threshold, margin)
+    return _unclaim_shared(results)
+
+
+def _match_exact(client: ClientLike, index: DivisionIndex) -> Match | None:
+    """VAT, then KvK/KBO, then the identical normalised name; None: try fuzzy."""
+    vat = vat_key(client.vat)
+    coc = coc_key(client.coc) or _coc_from_vat(vat)
+    norm = normalize_name(client.name)
+    for by, key, table in ((BY_VAT, vat, index.vat), (BY_COC, coc, index.coc)):
+        codes = table.get(key) if key else None
+        if not codes:
+            continue
+        if len(codes) == 1:
+            return Match(
+                client.id, MATCHED, codes[0], by, 100.0, (index.candidate(codes[0], 100, by),)
+            )
+        # Several administrations of one company (the same VAT number): the name decides, and
+        # only when exactly one of them carries the client's name.
+        named = [code for code in codes if index.by_code[code].norm == norm]
+        if len(named) == 1:
+            return Match(
+                client.id, MATCHED, named[0], by, 100.0, (index.candidate(named[0], 100, by),)
+            )
+        return Match(
+            client.id,
+            AMBIGUOUS,
+            candidates=tuple(index.candidate(code, 100, by) for code in codes[:MAX_CANDIDATES]),
+            note="several administrations share this number",
+        )
+    codes = index.name.get(norm) if norm else None
+    if codes:
+        unique = [
+            c.division
+            for c in index.compatible(
+                vat, [index.candidate(code, 100, BY_NAME) for code in dict.fromkeys(codes)]
+            )
+        ]
+        if not unique:
+            return Match(
+                client.id,
+                MISSING,
+                candidates=tuple(index.candidate(c, 100, BY_NAME) for c in dict.fromkeys(codes)),
+                note="an administration has this name but another VAT number",
+            )
+        if len(unique) == 1:
+            code = unique[0]
+            return Match(
+                client.id, MATCHED, code, BY_NAME, 100.0, (index.candidate(code, 100, BY_NAME),)
+            )
+        return Match(
+            client.id,
+            AMBIGUOUS,
+            candidates=tuple(index.candidate(c, 100, BY_NAME) for c in unique[:MAX_CANDIDATES]),
+            note="several administrations have this name",
+        )
+    return None
+
+
+def _unclaim_shared(results: dict[int, Match]) -> dict[int, Match]:
+    claims: dict[int, list[int]] = {}
+    for client_id, match in results.items():
+        if match.outcome == MATCHED and match.division is not None:
+            claims.setdefault(match.division, []).append(client_id)
+    for _division, client_ids in claims.items():
+        if len(client_ids) < 2:
+            continue
+        for client_id in client_ids:
+            old = results[client_id]
+            results[client_id] = Match(
+                client_id,
+                AMBIGUOUS,
+                candidates=old.candidates,
+                note="another client matches the same administration",
+            )
+    return results
+
+
+def match_client(
+    client: ClientLike,
+    divisions: Iterable[DivisionLike] | DivisionIndex,
+    *,
+    threshold: float = THRESHOLD,
+    margin: float = MARGIN,
+) -> Match:
+    """One client; ambiguous and missing results list the best candidates for a picker."""
+    index = divisions if isinstance(divisions, DivisionIndex) else DivisionIndex(divisions)
+    match = _match_exact(client, index)
+    if match is not None:
+        return match
+    candidates = index.compatible(
+        vat_key(client.vat), index.fuzzy(normalize_name(client.name), floor=0.0)
+    )
+    decided = _decide_fuzzy(client.id, candidates, threshold, margin)
+    if decided.outcome == MISSING:
+        # For the picker: the closest names first, even when none is close enough to guess.
+        return Match(client.id, MISSING, candidates=tuple(candidates))
+    return decided
