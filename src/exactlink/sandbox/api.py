@@ -6,6 +6,7 @@ and rate limit (429), division rights (403), query validation (400), then the re
 
 from __future__ import annotations
 
+import bisect
 import random
 import uuid
 import zoneinfo
@@ -303,13 +304,30 @@ def _division_rights(engine: Engine, client_id: str, user_id: str, division: int
 
 
 # ---------------------------------------------------------------------------- collections
-def _collection(engine: Engine, url: str, records: list[dict], params: dict, key, skip_value):
-    """Page ``records`` (sorted by ``key``) the way Exact does: 60 a page, ``__next`` with
-    ``$skiptoken`` repeating the query (§3.3); ``$top`` caps the total; ``$inlinecount``."""
+def _collection(
+    engine: Engine,
+    url: str,
+    items: list,
+    params: dict,
+    *,
+    key,
+    build,
+    skip_value,
+    filter_fields: dict,
+    select_fields: list[str],
+    type_name: str,
+) -> Reply:
+    """Serve ``items`` (sorted by ``key``) as Exact pages a collection (§3.3).
+
+    60 a page, ``__next`` with ``$skiptoken`` (the last key) repeating the query, ``$top`` caps
+    the total, ``$inlinecount=allpages`` adds ``__count``. Records are built lazily, so a page
+    of a 5,000-division list costs one page's work, not the whole list's.
+    """
+    select = odata.parse_select(params.get("$select"), select_fields, type_name)
+    predicate = odata.parse_filter(params.get("$filter"), filter_fields)
     token = params.get("$skiptoken")
     if token is not None:
-        records = [r for r in records if key(r) > skip_value(token)]
-    total = len(records)
+        items = items[bisect.bisect_right([key(i) for i in items], skip_value(token)) :]
     top_raw = params.get("$top")
     top = None
     if top_raw is not None:
@@ -317,11 +335,23 @@ def _collection(engine: Engine, url: str, records: list[dict], params: dict, key
             raise ODataError(f"Invalid $top value '{top_raw}'.")
         top = int(top_raw)
     limit = engine.settings.page_size if top is None else min(top, engine.settings.page_size)
-    page = records[:limit]
-    more = len(records) > len(page) and (top is None or top > len(page))
     inline = params.get("$inlinecount") == "allpages"
+    page: list[dict] = []
+    last_key = None
+    total = 0
+    for item in items:
+        record = build(item)
+        if predicate is not None and not predicate(record):
+            continue
+        total += 1
+        if len(page) < limit:
+            page.append(odata.project(record, select))
+            last_key = key(item)
+        elif not inline:
+            break  # one more than the page is enough to know there is a next page
+    more = total > len(page) and (top is None or top > len(page))
     if top is not None and not inline and engine.settings.top_bare_array:
-        return Reply.json(200, {"d": page})  # §3.3/§2 [R]: the bare-array quirk
+        return Reply.json(200, {"d": page})  # §3.3 [R]: the bare-array quirk
     d: dict = {"results": page}
     if inline:
         d["__count"] = str(total)
@@ -329,7 +359,7 @@ def _collection(engine: Engine, url: str, records: list[dict], params: dict, key
         nxt = {k: v for k, v in params.items() if k != "$skiptoken"}
         if top is not None:
             nxt["$top"] = str(top - len(page))
-        nxt["$skiptoken"] = _skiptoken(key(page[-1]))
+        nxt["$skiptoken"] = _skiptoken(last_key)
         d["__next"] = url + "?" + urlencode(nxt, safe="$,'()")
     return Reply.json(200, {"d": d})
 
@@ -348,14 +378,6 @@ def _guid_token(token: str) -> str:
     if not (token.startswith("guid'") and token.endswith("'")):
         raise ODataError(f"Unrecognized 'Edm.Guid' literal '{token}' in '$skiptoken'.")
     return token[5:-1].lower()
-
-
-def _query(records: list[dict], params: dict, filter_fields: dict, select_fields, type_name):
-    select = odata.parse_select(params.get("$select"), select_fields, type_name)
-    predicate = odata.parse_filter(params.get("$filter"), filter_fields)
-    if predicate is not None:
-        records = [r for r in records if predicate(r)]
-    return [odata.project(r, select) for r in records]
 
 
 # ---------------------------------------------------------------------------- current/Me
@@ -469,43 +491,47 @@ def _system_record(engine: Engine, company: Company, url_division: int, user_id:
     }
 
 
-def _system_divisions(engine, client_id, user_id, division, params) -> Reply:
-    """system/Divisions: accessible ∩ granted, across licenses, 60 a page (§4.2, §4.3)."""
-    raw = [
-        _system_record(engine, c, division, user_id, "Divisions")
-        for c in engine.visible_divisions(client_id, user_id)
-    ]
-    records = _query(
-        raw, params, DIVISION_FILTER, SYSTEM_DIVISION_FIELDS, "Exact.Web.Api.System.SystemDivision"
-    )
-    return _paged_by_code(engine, f"/api/v1/{division}/system/Divisions", raw, records, params)
-
-
-def _paged_by_code(engine, path, raw, records, params) -> Reply:
-    # Page by Code even when $select dropped it: the metadata URI identifies each row.
-    codes = {r["__metadata"]["uri"]: r["Code"] for r in raw}
+def _divisions_reply(engine, path, companies, build, params, type_name) -> Reply:
     return _collection(
         engine,
         engine.base_url + path,
-        records,
+        companies,
         params,
-        key=lambda r: codes[r["__metadata"]["uri"]],
+        key=lambda c: c.division,
+        build=build,
         skip_value=_int_token,
+        filter_fields=DIVISION_FILTER,
+        select_fields=SYSTEM_DIVISION_FIELDS,
+        type_name=type_name,
+    )
+
+
+def _system_divisions(engine, client_id, user_id, division, params) -> Reply:
+    """system/Divisions: accessible ∩ granted, across licenses, 60 a page (§4.2, §4.3)."""
+    return _divisions_reply(
+        engine,
+        f"/api/v1/{division}/system/Divisions",
+        engine.visible_divisions(client_id, user_id),
+        lambda c: _system_record(engine, c, division, user_id, "Divisions"),
+        params,
+        "Exact.Web.Api.System.SystemDivision",
     )
 
 
 def _all_divisions(engine, user_id, division, params) -> Reply:
     """system/AllDivisions: every division of the license owning {division} (§4.2)."""
     owner = engine.companies[division].license
-    raw = [
-        _system_record(engine, c, division, user_id, "AllDivisions")
-        for c in sorted(engine.companies.values(), key=lambda c: c.division)
-        if c.license == owner
-    ]
-    records = _query(
-        raw, params, DIVISION_FILTER, SYSTEM_DIVISION_FIELDS, "Exact.Web.Api.System.AllDivision"
+    companies = sorted(
+        (c for c in engine.companies.values() if c.license == owner), key=lambda c: c.division
     )
-    return _paged_by_code(engine, f"/api/v1/{division}/system/AllDivisions", raw, records, params)
+    return _divisions_reply(
+        engine,
+        f"/api/v1/{division}/system/AllDivisions",
+        companies,
+        lambda c: _system_record(engine, c, division, user_id, "AllDivisions"),
+        params,
+        "Exact.Web.Api.System.AllDivision",
+    )
 
 
 def _hrm_divisions(engine, client_id, user_id, division, params) -> Reply:
@@ -544,10 +570,18 @@ def _hrm_divisions(engine, client_id, user_id, division, params) -> Reply:
                 "Modified": odata.date(c.start_date),
             }
         )
-    records = _query(
-        raw, params, HRM_FILTER, HRM_DIVISION_FIELDS, "Exact.Web.Api.Models.HRM.Division"
+    return _collection(
+        engine,
+        f"{engine.base_url}/api/v1/{division}/hrm/Divisions",
+        raw,
+        params,
+        key=lambda r: r["Code"],
+        build=lambda r: r,
+        skip_value=_int_token,
+        filter_fields=HRM_FILTER,
+        select_fields=HRM_DIVISION_FIELDS,
+        type_name="Exact.Web.Api.Models.HRM.Division",
     )
-    return _paged_by_code(engine, f"/api/v1/{division}/hrm/Divisions", raw, records, params)
 
 
 # ---------------------------------------------------------------------------- rights
@@ -638,13 +672,15 @@ def _accounts(engine, division, endpoint, params) -> Reply:
         return _error(404, "Not found")
     if params.get("$select") is None and params.get("$top") != "1":
         raise ODataError("Please add a $select or a $top=1 statement to the query string.")
-    records = _query(rows, params, ACCOUNT_FILTER, ACCOUNT_FIELDS, "Exact.Web.Api.Models.Account")
-    ids = {r["__metadata"]["uri"]: r["ID"] for r in rows}
     return _collection(
         engine,
         f"{engine.base_url}/api/v1/{division}/crm/Accounts",
-        records,
+        rows,
         params,
-        key=lambda r: ids[r["__metadata"]["uri"]],
+        key=lambda r: r["ID"],
+        build=lambda r: r,
         skip_value=_guid_token,
+        filter_fields=ACCOUNT_FILTER,
+        select_fields=ACCOUNT_FIELDS,
+        type_name="Exact.Web.Api.Models.Account",
     )

@@ -41,6 +41,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server_version = "ExactOnlineSandbox/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait for
+    # the delayed ACK (~40 ms a response).
+    disable_nagle_algorithm = True
     sandbox: Sandbox  # set on the per-instance subclass
 
     def log_message(self, format: str, *args) -> None:
