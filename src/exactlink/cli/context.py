@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from exactlink.cli.output import Output
 from exactlink.errors import NotFound, UsageError
@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from exactlink.adapters.config import Config
     from exactlink.adapters.secrets import SecretStore
     from exactlink.adapters.store import Store
-    from exactlink.models import Portal
+    from exactlink.models import Client, Connection, Portal
     from exactlink.paths import Paths
+    from exactlink.services.exact_app import AppSettings
+    from exactlink.services.ports import ExactPort
 
 
 @dataclass
@@ -101,6 +103,116 @@ class AppContext:
                 hint=_("See `exactlink portal list`."),
             )
         return found
+
+    # -- Exact Online: the app, connections, tokens, the REST client ------------------------
+    def exact_app(self) -> AppSettings:
+        """The configured Exact app (``NotFound`` pointing at `exact app set` when missing)."""
+        from exactlink.services.exact_app import load_app
+
+        return load_app(self.config)
+
+    def exact_session(self) -> Any:
+        """One ``requests.Session`` per command (keep-alive to one site)."""
+        if "exact_session" not in self.extras:
+            from exactlink.adapters.exact.http import new_session
+
+            self.extras["exact_session"] = new_session()
+        return self.extras["exact_session"]
+
+    def exact_credentials(self, site: str | None = None, client_id: str | None = None) -> Any:
+        """The app's credentials (``AppCredentials``) with the secret from the secret store;
+        ``site``/``client_id`` of an existing connection win over config (tokens belong to
+        the site and app that issued them)."""
+        from exactlink.adapters.exact.oauth import AppCredentials
+        from exactlink.services.exact_app import client_secret
+
+        app = self.exact_app()
+        return AppCredentials(
+            site=(site or app.site).rstrip("/"),
+            client_id=client_id or app.client_id,
+            client_secret=client_secret(self.secrets),
+            redirect_uri=app.redirect_uri,
+        )
+
+    def exact_connection(self, portal: Portal, client: Client | None = None) -> Connection:
+        """The owner's connection row; ``NotConnected`` naming `exactlink exact connect`."""
+        from exactlink.services.connect import require_connection
+
+        return require_connection(self.store.connections, portal, client)
+
+    def exact_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
+        """The ``TokenManager`` of one connection (single-flight refresh across processes)."""
+        from exactlink.adapters.exact.tokens import TokenManager
+
+        return TokenManager(
+            connection,
+            app=self.exact_credentials(connection.base_url, connection.app_client_id),
+            secrets=self.secrets,
+            connections=self.store.connections,
+            session=self.exact_session(),
+            locks_dir=self.paths.locks_dir,
+            client_name=client_name,
+        )
+
+    def exact_client(self, connection: Connection, client_name: str | None = None) -> Any:
+        """The ``ExactClient`` of one connection, with the countdown on stderr."""
+        from exactlink.adapters.exact.client import ExactClient
+
+        return ExactClient(
+            connection,
+            self.exact_tokens(connection, client_name),
+            self.exact_session(),
+            recorder=self.store.connections,
+            on_wait=self.exact_countdown,
+        )
+
+    def exact(self, portal: Portal, client: Client | None = None) -> ExactPort:
+        """The live Exact connection of a portal (``client`` None) or of a client's own login.
+
+        Raises ``NotConnected``/``ReconnectNeeded`` (exit 5) with the `exactlink exact connect`
+        hint when there is no usable connection.
+        """
+        from exactlink.errors import ReconnectNeeded
+        from exactlink.models import CONNECTION_NEEDS_RECONNECT
+
+        connection = self.exact_connection(portal, client)
+        if connection.status == CONNECTION_NEEDS_RECONNECT:
+            command = "exactlink exact connect" + (f' --client "{client.name}"' if client else "")
+            raise ReconnectNeeded(
+                _("The Exact Online connection must be made again ({why}).").format(
+                    why=connection.last_error or "needs-reconnect"
+                ),
+                hint=_("Run `{command}`.").format(command=command),
+            )
+        return cast("ExactPort", self.exact_client(connection, client.name if client else None))
+
+    def exact_countdown(self, remaining: float, label: str) -> None:
+        """``on_wait`` of the Exact client: a countdown on a terminal, one line otherwise."""
+        kind, _sep, division = label.partition(":")
+        if kind != "minutely" or self.quiet:
+            return
+        stream = self.out.stderr
+        where = division or "-"
+        if self.out.stderr_is_tty:
+            if remaining > 0:
+                stream.write(
+                    "\r" + _("Exact's minute limit for {where} reached; retrying in {s:2.0f} s")
+                    .format(where=where, s=remaining)
+                )
+            else:
+                stream.write("\r\x1b[2K")
+            stream.flush()
+            return
+        key = f"countdown:{label}"
+        if remaining > 0 and not self.extras.get(key):
+            self.extras[key] = True
+            self.out.info(
+                _("Exact's minute limit for {where} reached; waiting {s:.0f} s.").format(
+                    where=where, s=remaining
+                )
+            )
+        elif remaining <= 0:
+            self.extras.pop(key, None)
 
     def close(self) -> None:
         if "store" in self.__dict__:

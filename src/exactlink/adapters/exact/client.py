@@ -1,0 +1,508 @@
+"""The Exact Online REST client: ``ExactClient`` implements ``services.ports.ExactPort``.
+
+* URLs: ``{site}/api/v1/{path}``; a ``__next`` link is followed only on the same site, so the
+  bearer token never leaves for another host.
+* Envelopes (§3.2): ``{"d": {"results": [...], "__next": ...}}``, ``{"d": [...]}`` (with
+  ``$top``), ``{"d": {...}}``; dates ``/Date(ms)/`` (§3.6) become epoch seconds in ``me()`` and
+  ``divisions()``; ``exact api`` passes Exact's JSON through untouched.
+* Errors (§3.7, §3.8): 401 → one refresh-and-retry, then ``ReconnectNeeded``; 403 →
+  ``ExactRefused`` with the ``Reason`` header or the reason read from the OData message; 429 →
+  wait for the minutely reset (at most a minute, a few times), or ``RateLimited`` at the daily
+  limit or the hourly error block (§5.1); network errors and 502/503/504 on GET are retried
+  with backoff; no other 4xx is ever retried (more than 10 errors an hour on an endpoint blocks
+  the app there, §5.3). Every error Exact returns is recorded (never a token), and the
+  rate-limit headers are kept per division (§5.2).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from exactlink.adapters.exact import http
+from exactlink.adapters.exact.sites import API_PATH
+from exactlink.errors import (
+    REASON_APP_SCOPE,
+    REASON_NOT_IN_SCOPE,
+    ExactRefused,
+    ExactUnreachable,
+    RateLimited,
+)
+from exactlink.i18n import _
+from exactlink.services.ports import RateLimitState
+
+if TYPE_CHECKING:
+    import requests
+
+    from exactlink.adapters.exact.tokens import TokenManager
+    from exactlink.adapters.store.connections import ConnectionRepository
+    from exactlink.models import Connection
+
+# Fields of system/Divisions the services need; always an explicit $select (§3.4).
+DIVISION_SELECT = (
+    "Code,Description,Hid,Customer,CustomerName,VATNumber,ChamberOfCommerceNumber,Status,"
+    "BlockingStatus,IsMainDivision,Country"
+)
+MAX_PAGES = 1000  # 60 000 records: a runaway __next loop stops here
+GET_ATTEMPTS = 3  # network errors, 502/503/504 on GET
+BACKOFF = (1.0, 3.0)
+RETRYABLE = frozenset({502, 503, 504})
+MINUTELY_WAITS = 3
+MINUTE = 60.0
+
+# Module-level so tests can replace it with one that advances the sandbox clock.
+sleep: Callable[[float], None] = time.sleep
+
+_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def parse_date(value: Any) -> Any:
+    """``"/Date(1641034800000)/"`` → 1641034800.0 (epoch seconds, UTC); anything else as is."""
+    if isinstance(value, str):
+        match = _DATE.match(value)
+        if match:
+            return int(match.group(1)) / 1000.0
+    return value
+
+
+def convert_dates(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: parse_date(value) for key, value in record.items() if key != "__metadata"}
+
+
+def unwrap(payload: Any) -> tuple[Any, str | None]:
+    """(records, next link) of an OData v2 response: a list for collections (``d.results`` or
+    a bare ``d`` array), a dict for a single entity."""
+    if not isinstance(payload, dict) or "d" not in payload:
+        return payload, None
+    body = payload["d"]
+    if isinstance(body, list):
+        return body, None
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        nxt = body.get("__next")
+        return body["results"], nxt if isinstance(nxt, str) and nxt else None
+    return body, None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None and value.strip() != "" else None
+    except ValueError:
+        return None
+
+
+def _reset_ms(value: str | None) -> int | None:
+    """Reset headers are epoch milliseconds; tolerate seconds (a 10-digit value, §5.2)."""
+    number = _int(value)
+    if number is not None and number < 100_000_000_000:
+        number *= 1000
+    return number
+
+
+def rate_limit_from_headers(division: int, headers: Any) -> RateLimitState | None:
+    daily = (
+        _int(headers.get("X-RateLimit-Limit")),
+        _int(headers.get("X-RateLimit-Remaining")),
+        _reset_ms(headers.get("X-RateLimit-Reset")),
+    )
+    minutely = (
+        _int(headers.get("X-RateLimit-Minutely-Limit")),
+        _int(headers.get("X-RateLimit-Minutely-Remaining")),
+        _reset_ms(headers.get("X-RateLimit-Minutely-Reset")),
+    )
+    if all(v is None for v in (*daily, *minutely)):
+        return None
+    return RateLimitState(division, *daily, *minutely)
+
+
+def odata_message(response: requests.Response) -> str:
+    """``error.message.value`` of the OData envelope; a short text otherwise (HTML 401s)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        text = re.sub(r"<[^>]+>", " ", response.text or "")
+        return " ".join(text.split())[:200]
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            if isinstance(message, dict):
+                return str(message.get("value") or "")
+            if message:
+                return str(message)
+        if isinstance(error, str):
+            return str(payload.get("error_description") or error)
+    return ""
+
+
+def _reason(response: requests.Response, message: str) -> str | None:
+    header = (response.headers.get("Reason") or "").split(":", 1)[0].strip()
+    if header:
+        return header
+    lowered = message.lower()
+    if "not within division scope" in lowered or "not included in the rights" in lowered:
+        return REASON_NOT_IN_SCOPE
+    if "application scope violated" in lowered:
+        return REASON_APP_SCOPE
+    return None
+
+
+def _refusal_hint(reason: str | None, division: int | None) -> str | None:
+    where = str(division) if division is not None else _("that administration")
+    hints = {
+        REASON_NOT_IN_SCOPE: _(
+            "The app was not granted administration {d}: in Exact Online, Mijn Exact Online > "
+            "Beveiligingscentrum > Machtigingen voor mijn apps > the app > Administraties "
+            "beheren, add it (or reconnect and tick it on the consent page)."
+        ),
+        REASON_APP_SCOPE: _(
+            "The app's scopes (Exact App Store > the app > Data & Security Review) do not "
+            "cover this resource."
+        ),
+        "NoDivisionAccess": _(
+            "The Exact login has no access to administration {d}: give it access on the user "
+            "card (Administraties: Toegangsrechten), or ask the client to grant the firm access."
+        ),
+        "DivisionBlocked": _("Administration {d} is blocked in Exact Online."),
+        "LicenseExpired": _("The licence that owns administration {d} has expired."),
+        "BlockedCustomer": _("The licence that owns administration {d} is blocked."),
+        "BlockedUser": _("The Exact login is blocked."),
+        "InactiveUser": _("The Exact login is no longer active."),
+    }
+    hint = hints.get(reason or "")
+    return hint.format(d=where) if hint else None
+
+
+@dataclass
+class ApiResponse:
+    """What ``exact api`` prints: Exact's JSON as it came (None for 204)."""
+
+    status: int
+    data: Any
+    headers: dict[str, str]
+
+
+class ExactClient:
+    """One live connection (one token chain) to Exact Online's REST API."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        tokens: TokenManager,
+        session: requests.Session,
+        *,
+        recorder: ConnectionRepository | None = None,
+        on_wait: Callable[[float, str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.connection = connection
+        self.site = connection.base_url.rstrip("/")
+        self.tokens = tokens
+        self.session = session
+        self.recorder = recorder
+        self.on_wait = on_wait
+        self.clock = clock
+        self._limits: dict[int, RateLimitState] = {}
+        self._me: dict[str, Any] | None = None
+
+    # -- URLs --------------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            if not path.startswith(self.site + "/"):
+                raise ExactRefused(
+                    _("Refusing to send the token to another host: {url}").format(
+                        url=http.redact_url(path.split("?")[0])
+                    )
+                )
+            return path
+        return self.site + API_PATH + path.lstrip("/")
+
+    def _division_of(self, url: str) -> int | None:
+        rest = urlsplit(url).path.split(API_PATH, 1)[-1]
+        first = rest.split("/", 1)[0]
+        return int(first) if first.isdigit() else None
+
+    def _endpoint_of(self, url: str) -> str:
+        rest = urlsplit(url).path.split(API_PATH, 1)[-1]
+        parts = rest.split("/")
+        if parts and parts[0].isdigit():
+            parts = parts[1:]
+        return "/".join(parts)
+
+    # -- one request -------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> ApiResponse:
+        """One API call with the retries that are safe (see the module docstring)."""
+        method = method.upper()
+        url = self.url(path)
+        division = self._division_of(url)
+        endpoint = self._endpoint_of(url)
+        token = self.tokens.access_token()
+        refreshed = False
+        attempts = 0
+        waits = 0
+        headers = {"Content-Type": "application/json"} if json_body is not None else {}
+        if method == "POST":
+            headers["Prefer"] = "return=representation"  # §3.2: the created entity filled in
+        while True:
+            attempts += 1
+            try:
+                response = http.send(
+                    self.session,
+                    method,
+                    url,
+                    params=params,
+                    json_body=json_body,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+            except ExactUnreachable:
+                if method == "GET" and attempts < GET_ATTEMPTS:
+                    self._pause(BACKOFF[attempts - 1], "retry")
+                    continue
+                raise
+            self._track(division, response)
+            status = response.status_code
+            if status < 400:
+                return ApiResponse(status, _json_or_none(response), dict(response.headers))
+            if status == 401:
+                self._record(method, endpoint, division, response, "")
+                if refreshed:
+                    raise self.tokens.mark_unauthorized()
+                refreshed = True
+                token = self.tokens.after_unauthorized(token)
+                continue
+            if status == 429:
+                wait = self._too_many(method, endpoint, division, response, waits)
+                waits += 1
+                self._pause(wait, "minutely", division)
+                continue
+            if method == "GET" and status in RETRYABLE and attempts < GET_ATTEMPTS:
+                self._pause(BACKOFF[attempts - 1], "retry")
+                continue
+            message = odata_message(response)
+            reason = _reason(response, message) if status == 403 else None
+            self._record(method, endpoint, division, response, message, reason)
+            if status >= 500:
+                raise ExactUnreachable(
+                    _("Exact Online failed (HTTP {status}) on {method} {endpoint}.").format(
+                        status=status, method=method, endpoint=endpoint
+                    ),
+                    hint=_("Try again in a few minutes."),
+                )
+            raise ExactRefused(
+                _("Exact Online refused {method} {endpoint} (HTTP {status}): {message}").format(
+                    method=method,
+                    endpoint=endpoint,
+                    status=status,
+                    message=message or response.reason,
+                ),
+                hint=_refusal_hint(reason, division),
+                status=status,
+                reason=reason,
+                details={"division": division} if division is not None else None,
+            )
+
+    def _pause(self, seconds: float, why: str, division: int | None = None) -> None:
+        """Sleep in steps of at most a second, telling ``on_wait`` what is left (countdown)."""
+        remaining = max(0.0, seconds)
+        label = why if division is None else f"{why}:{division}"
+        while remaining > 0:
+            if self.on_wait is not None:
+                self.on_wait(remaining, label)
+            step = min(1.0, remaining)
+            sleep(step)
+            remaining -= step
+        if self.on_wait is not None:
+            self.on_wait(0.0, label)
+
+    def _too_many(
+        self,
+        method: str,
+        endpoint: str,
+        division: int | None,
+        response: requests.Response,
+        waits: int,
+    ) -> float:
+        """How long to wait before retrying a 429, or ``RateLimited`` when waiting is useless."""
+        h = response.headers
+        message = odata_message(response)
+        reason = (h.get("Reason") or "").split(":", 1)[0].strip() or None
+        where = str(division) if division is not None else endpoint
+        if reason == "ErrorLimitExceeded" or "too many errors" in message.lower():
+            self._record(method, endpoint, division, response, message, reason)
+            raise RateLimited(
+                _(
+                    "Exact blocked the app on {endpoint} in {where} for an hour: too many errors."
+                ).format(endpoint=endpoint, where=where),
+                hint=_("Fix the cause first (`exactlink doctor`); retrying extends the block."),
+                details={"division": division, "reason": "ErrorLimitExceeded"},
+            )
+        if _int(h.get("X-RateLimit-Remaining")) == 0:
+            reset = _reset_ms(h.get("X-RateLimit-Reset"))
+            at = (
+                datetime.fromtimestamp(reset / 1000, UTC).isoformat(timespec="seconds")
+                if reset
+                else None
+            )
+            self._record(method, endpoint, division, response, "daily limit", "DailyLimit")
+            raise RateLimited(
+                _(
+                    "Exact's daily limit for this app in {where} is used up; it resets at {at}."
+                ).format(where=where, at=at or _("midnight UTC")),
+                hint=_("Try again after the reset; other administrations are not affected."),
+                details={"division": division, "reset_at": at, "reason": "DailyLimit"},
+            )
+        if waits >= MINUTELY_WAITS:
+            raise RateLimited(
+                _("Exact keeps answering 429 (too many requests) in {where}.").format(where=where),
+                hint=_("Wait a minute and try again."),
+                details={"division": division, "reason": "MinutelyLimit"},
+            )
+        reset = _reset_ms(h.get("X-RateLimit-Minutely-Reset"))
+        now = self.clock()
+        # Without a Reset header: windows align to the clock minute (§5.2).
+        wait = MINUTE - (now % MINUTE) if reset is None else reset / 1000 - now
+        # A minutely window is never longer than a minute, whatever the clocks say.
+        return min(max(wait, 1.0), MINUTE) + 0.5
+
+    def _track(self, division: int | None, response: requests.Response) -> None:
+        if division is None:
+            return
+        state = rate_limit_from_headers(division, response.headers)
+        if state is None:
+            return
+        old = self._limits.get(division)
+        if old is not None:  # a 429 carries only the exceeded family (§5.2): keep the other
+            state = RateLimitState(
+                division,
+                *(
+                    new if new is not None else prev
+                    for new, prev in zip(
+                        (
+                            state.daily_limit,
+                            state.daily_remaining,
+                            state.daily_reset_ms,
+                            state.minutely_limit,
+                            state.minutely_remaining,
+                            state.minutely_reset_ms,
+                        ),
+                        (
+                            old.daily_limit,
+                            old.daily_remaining,
+                            old.daily_reset_ms,
+                            old.minutely_limit,
+                            old.minutely_remaining,
+                            old.minutely_reset_ms,
+                        ),
+                        strict=True,
+                    )
+                ),
+            )
+        self._limits[division] = state
+        if self.recorder is not None:
+            self.recorder.save_rate_limit(self.connection.id, state)
+
+    def _record(
+        self,
+        method: str,
+        endpoint: str,
+        division: int | None,
+        response: requests.Response,
+        message: str,
+        reason: str | None = None,
+    ) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.record_error(
+            self.connection.id,
+            division=division,
+            method=method,
+            endpoint=endpoint,
+            status=response.status_code,
+            reason=reason or (response.headers.get("Reason") or "").split(":", 1)[0] or None,
+            message=message,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params).data
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
+        """Each page of a collection, following ``__next`` one page at a time (§3.3)."""
+        url: str | None = path
+        query = params
+        for _page in range(MAX_PAGES):
+            if url is None:
+                return
+            records, nxt = unwrap(self.get(url, query))
+            yield records if isinstance(records, list) else [records]
+            url, query = nxt, None  # __next repeats $select/$filter itself
+        raise ExactRefused(
+            _("More than {n} pages from {path}; stopping.").format(n=MAX_PAGES, path=path)
+        )
+
+    def collection(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return [record for page in self.pages(path, params) for record in page]
+
+    # -- ExactPort ---------------------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        """``current/Me`` (a collection of one, §4.1), dates as epoch seconds."""
+        if self._me is None:
+            records, _next = unwrap(self.get("current/Me"))
+            record = records[0] if isinstance(records, list) and records else records
+            if not isinstance(record, dict):
+                raise ExactUnreachable(_("Exact Online sent a current/Me answer without a user."))
+            self._me = convert_dates(record)
+        return dict(self._me)
+
+    def divisions(self, via: int | None = None) -> list[dict[str, Any]]:
+        """``system/Divisions`` through ``Me.CurrentDivision``, retried once through ``via``
+        when that division is refused (§4.2)."""
+        current = self.me().get("CurrentDivision")
+        params = {"$select": DIVISION_SELECT}
+        first = current if current else via
+        if first is None:
+            raise ExactRefused(_("Exact did not say which administration is current."))
+        try:
+            records = self.collection(f"{int(first)}/system/Divisions", params)
+        except ExactRefused as refused:
+            if refused.status != 403 or via is None or int(via) == int(first):
+                raise
+            records = self.collection(f"{int(via)}/system/Divisions", params)
+        return [convert_dates(r) for r in records if isinstance(r, dict)]
+
+    def probe(self, division: int) -> bool:
+        """One GET of ``users/UserHasRights`` for GET crm/Accounts in ``division`` (§4.5)."""
+        data = self.get(
+            f"{int(division)}/users/UserHasRights",
+            {"endpoint": "'crm/Accounts'", "action": "'GET'"},
+        )
+        body, _next = unwrap(data)
+        if isinstance(body, dict) and "UserHasRights" in body:
+            return bool(body["UserHasRights"])
+        return bool(body)
+
+    def rate_limit(self, division: int) -> RateLimitState | None:
+        found = self._limits.get(int(division))
+        if found is None and self.recorder is not None:
+            found = self.recorder.rate_limit(self.connection.id, int(division))
+        return found
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,148 @@
+"""HTTP plumbing shared by OAuth and the REST client: sessions, timeouts, redacted debug logs.
+
+Every call has a timeout (a hung Exact must not hang a cron job), ``requests`` exceptions become
+``ExactUnreachable`` here and nowhere else, and ``EXACTLINK_DEBUG_HTTP=1`` logs each exchange to
+stderr with the Authorization header, the client secret, codes and tokens replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from exactlink import __version__
+from exactlink.errors import ExactUnreachable
+from exactlink.i18n import _
+
+if TYPE_CHECKING:
+    import requests
+
+# (connect, read) seconds. Exact answers within seconds; a minute-long read is a dead server.
+TIMEOUT = (10.0, 60.0)
+USER_AGENT = f"exactlink/{__version__}"
+
+# Field names whose values never reach a log, in forms, JSON bodies or query strings.
+SECRET_FIELDS = frozenset(
+    {"access_token", "refresh_token", "client_secret", "code", "password", "id_token"}
+)
+REDACTED = "***"
+
+log = logging.getLogger("exactlink.http")
+_configured = False
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("EXACTLINK_DEBUG_HTTP", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _configure_logging() -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    if debug_enabled():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("http: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+
+
+def new_session() -> requests.Session:
+    """One session per connection: keep-alive, ``Accept: application/json`` (else Exact sends
+    Atom/XML, reference §3.1), no proxies from the environment for loopback sandboxes."""
+    import requests
+
+    _configure_logging()
+    session = requests.Session()
+    session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+    return session
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [(k, REDACTED if k in SECRET_FIELDS else v) for k, v in parse_qsl(parts.query, True)]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="'$,()")))
+
+
+def redact_form(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {k: (REDACTED if k in SECRET_FIELDS else v) for k, v in data.items()}
+
+
+_TOKEN_IN_TEXT = re.compile(
+    r'("(?:' + "|".join(sorted(SECRET_FIELDS)) + r')"\s*:\s*)"[^"]*"', re.IGNORECASE
+)
+
+
+def redact_text(text: str) -> str:
+    """Token fields inside a JSON text (a token response) become ``***``."""
+    return _TOKEN_IN_TEXT.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
+
+
+def redact_headers(headers: Any) -> dict[str, str]:
+    shown = {}
+    for name, value in dict(headers or {}).items():
+        if name.lower() in ("authorization", "cookie", "set-cookie", "proxy-authorization"):
+            value = value.split(" ", 1)[0] + " " + REDACTED if " " in value else REDACTED
+        shown[name] = value
+    return shown
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: tuple[float, float] = TIMEOUT,
+) -> requests.Response:
+    """One HTTP exchange; network failures become ``ExactUnreachable`` (exit 8)."""
+    import requests
+
+    if log.isEnabledFor(logging.DEBUG):
+        shown = url + ("?" + urlencode(params, safe="'$,()") if params else "")
+        log.debug("> %s %s", method, redact_url(shown))
+        log.debug("> headers %s", redact_headers({**session.headers, **(headers or {})}))
+        if data:
+            log.debug("> form %s", redact_form(data))
+        if json_body is not None:
+            log.debug("> json %s", redact_text(json.dumps(json_body)))
+    try:
+        response = session.request(
+            method,
+            url,
+            params=params,
+            data=data,
+            json=json_body,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        log.debug("< %s", type(exc).__name__)
+        host = urlsplit(url).netloc
+        raise ExactUnreachable(
+            _("Exact Online ({host}) did not answer: {kind}.").format(
+                host=host, kind=type(exc).__name__
+            ),
+            hint=_("Check the network (or the sandbox), then try again."),
+        ) from None
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("< %s %s", response.status_code, response.reason)
+        log.debug("< headers %s", redact_headers(response.headers))
+        log.debug("< body %s", redact_text(response.text[:2000]))
+    return response

@@ -1,0 +1,364 @@
+"""Connecting to Exact Online once, and keeping that connection alive (DESIGN "Connecting").
+
+``connect`` runs the authorization-code flow: a fresh ``state``, the authorize URL handed to a
+``receive`` callback (the CLI's loopback listener or paste prompt), the code checked and
+exchanged, the tokens stored before anything uses them, then ``current/Me`` read and stored.
+One connection per (site, app, Exact user) (reference §2.8): another portal's live connection of
+the same app on the same site needs ``--force``, because connecting that login again kills the
+other portal's chain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from exactlink.errors import Conflict, NotConnected
+from exactlink.i18n import _
+from exactlink.models import (
+    CONNECTION_CONNECTED,
+    CONNECTION_DISCONNECTED,
+    CONNECTION_NEEDS_RECONNECT,
+    Client,
+    Connection,
+    Portal,
+)
+from exactlink.services.exact_app import AppSettings, EventsLike, SecretsLike
+from exactlink.services.ports import RateLimitState
+
+REFRESH_TOKEN_DAYS = 30  # §2.6: a refresh token dies after 30 idle days
+
+
+class Tokens(Protocol):
+    access_token: str
+    refresh_token: str
+    obtained_at: float
+
+    @property
+    def access_expires_at(self) -> float: ...
+
+
+class OAuthGateway(Protocol):
+    """What ``connect`` needs from the OAuth adapter."""
+
+    def authorize_url(self, state: str) -> str: ...
+
+    def new_state(self) -> str: ...
+
+    def code_from_redirect(self, url: str, state: str) -> str: ...
+
+    def exchange(self, code: str) -> Tokens: ...
+
+    def me(self, access_token: str) -> dict[str, Any]: ...
+
+
+class ConnectionsLike(Protocol):
+    def find(self, portal_id: int, client_id: int | None = None) -> Connection | None: ...
+
+    def get(self, connection_id: int) -> Connection | None: ...
+
+    def list(self, portal_id: int | None = None) -> list[Connection]: ...
+
+    def same_identity(
+        self, base_url: str, app_client_id: str, exact_user_id: str | None = None
+    ) -> list[Connection]: ...
+
+    def save_connected(self, **kwargs: Any) -> Connection: ...
+
+    def set_identity(self, connection_id: int, **kwargs: Any) -> None: ...
+
+    def set_status(
+        self, connection_id: int, status: str, last_error: str | None = None
+    ) -> None: ...
+
+    def mark_disconnected(self, connection_id: int) -> None: ...
+
+    def rate_limits(self, connection_id: int) -> list[RateLimitState]: ...
+
+
+@dataclass
+class ConnectResult:
+    connection: Connection
+    mode: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "connection": connection_dict(self.connection),
+            "mode": self.mode,
+            "warnings": self.warnings,
+        }
+
+
+def connection_dict(connection: Connection) -> dict[str, Any]:
+    data = connection.to_dict()
+    data.pop("last_token_call_at", None)
+    return data
+
+
+def owner_label(portal: Portal, client: Client | None) -> str:
+    return f"{portal.name} / {client.name}" if client else portal.name
+
+
+def connect(
+    *,
+    portal: Portal,
+    client: Client | None,
+    app: AppSettings,
+    mode: str,
+    gateway: OAuthGateway,
+    receive: Callable[[str, str], str],
+    connections: ConnectionsLike,
+    secrets: SecretsLike,
+    events: EventsLike,
+    portal_names: Callable[[int], str],
+    force: bool = False,
+) -> ConnectResult:
+    """Authorise, exchange, store, identify. ``receive(auth_url, state)`` returns the address
+    the browser landed on."""
+    warnings: list[str] = []
+    if client is None:
+        # Before the browser: once the code is exchanged, the other chain is already dead.
+        others = [
+            c
+            for c in connections.same_identity(app.site, app.client_id)
+            if c.portal_id != portal.id and c.status == CONNECTION_CONNECTED
+        ]
+        if others and not force:
+            who = ", ".join(
+                f"'{portal_names(c.portal_id)}' ({c.exact_username or '?'})" for c in others
+            )
+            raise Conflict(
+                _(
+                    "Portal {who} already connects to this Exact app on {site}. Logging in with "
+                    "the same Exact user again breaks that portal's link (one connection per login "
+                    "per app)."
+                ).format(who=who, site=app.site),
+                hint=_(
+                    "Log in with another Exact user, or pass --force if you mean to move the "
+                    "link to this portal."
+                ),
+            )
+    state = gateway.new_state()
+    redirect = receive(gateway.authorize_url(state), state)
+    code = gateway.code_from_redirect(redirect, state)
+    tokens = gateway.exchange(code)
+    # Store the tokens before anything uses them (DESIGN "Tokens").
+    connection = connections.save_connected(
+        portal_id=portal.id,
+        client_id=client.id if client else None,
+        base_url=app.site,
+        app_client_id=app.client_id,
+        storage=secrets.backend_name,
+        access_expires_at=tokens.access_expires_at,
+        token_call_at=tokens.obtained_at,
+    )
+    secrets.set(f"{connection.secret_key}/refresh", tokens.refresh_token)
+    secrets.set(f"{connection.secret_key}/access", tokens.access_token)
+    me = gateway.me(tokens.access_token)
+    current = me.get("CurrentDivision")
+    connections.set_identity(
+        connection.id,
+        user_id=me.get("UserID"),
+        username=me.get("UserName"),
+        full_name=me.get("FullName"),
+        email=me.get("Email"),
+        current_division=int(current) if current not in (None, "") else None,
+    )
+    # The exchange killed every other chain of this login and app (§2.8): say so, mark them.
+    user_id = me.get("UserID")
+    if user_id:
+        for other in connections.same_identity(app.site, app.client_id, str(user_id)):
+            if other.id == connection.id:
+                continue
+            connections.set_status(other.id, CONNECTION_NEEDS_RECONNECT, "obsoleted")
+            warnings.append(
+                _(
+                    "The connection of '{owner}' used the same Exact login and now needs "
+                    "`exactlink exact connect` again."
+                ).format(
+                    owner=portal_names(other.portal_id)
+                    + (f" (client #{other.client_id})" if other.client_id else "")
+                )
+            )
+    fresh = connections.get(connection.id) or connection
+    events.record(
+        "exact.connect",
+        fresh.exact_username,
+        portal=portal.name,
+        client=client.name if client else None,
+        details={
+            "connection_id": fresh.id,
+            "site": app.site,
+            "mode": mode,
+            "exact_user_id": fresh.exact_user_id,
+            "storage": secrets.backend_name,
+            "forced": force,
+        },
+    )
+    return ConnectResult(fresh, mode, warnings)
+
+
+def require_connection(
+    connections: ConnectionsLike, portal: Portal, client: Client | None
+) -> Connection:
+    """The owner's connection, or ``NotConnected`` naming the command that makes it."""
+    found = connections.find(portal.id, client.id if client else None)
+    if found is None or found.status == CONNECTION_DISCONNECTED:
+        command = "exactlink exact connect" + (f' --client "{client.name}"' if client else "")
+        raise NotConnected(
+            _("{owner} is not connected to Exact Online.").format(
+                owner=owner_label(portal, client)
+            ),
+            hint=_("Run `{command}`.").format(command=command),
+        )
+    return found
+
+
+def describe(
+    connection: Connection,
+    *,
+    rate_limits: list[RateLimitState],
+    insecure_storage: bool,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """What `exact status` shows: no network, no secret."""
+    now = time.time() if now is None else now
+    access_left = (
+        connection.access_expires_at - now if connection.access_expires_at is not None else None
+    )
+    age_days = (
+        (now - connection.refresh_issued_at) / 86400
+        if connection.refresh_issued_at is not None
+        else None
+    )
+    days_left = REFRESH_TOKEN_DAYS - age_days if age_days is not None else None
+    return {
+        "connection_id": connection.id,
+        "status": connection.status,
+        "site": connection.base_url,
+        "app_client_id": connection.app_client_id,
+        "exact_user_id": connection.exact_user_id,
+        "exact_username": connection.exact_username,
+        "exact_full_name": connection.exact_full_name,
+        "exact_email": connection.exact_email,
+        "current_division": connection.current_division,
+        "access_token_expires_at": _iso(connection.access_expires_at),
+        "access_token_seconds_left": round(access_left) if access_left is not None else None,
+        "refresh_token_issued_at": _iso(connection.refresh_issued_at),
+        "refresh_token_age_days": round(age_days, 2) if age_days is not None else None,
+        "refresh_token_days_left": round(days_left, 2) if days_left is not None else None,
+        "secret_storage": connection.storage,
+        "insecure_storage": insecure_storage or connection.storage == "insecure-file",
+        "last_error": connection.last_error,
+        "rate_limits": [
+            {
+                "division": r.division,
+                "daily_remaining": r.daily_remaining,
+                "daily_limit": r.daily_limit,
+                "daily_reset_at": _iso(r.daily_reset_ms / 1000 if r.daily_reset_ms else None),
+                "minutely_remaining": r.minutely_remaining,
+                "minutely_limit": r.minutely_limit,
+            }
+            for r in rate_limits
+        ],
+    }
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def disconnect(
+    connection: Connection,
+    *,
+    connections: ConnectionsLike,
+    secrets: SecretsLike,
+    events: EventsLike,
+    portal: Portal,
+    client: Client | None,
+) -> Connection:
+    """Remove the tokens from the secret store and mark the connection disconnected.
+
+    Exact keeps the app's authorisation until it is revoked in Mijn Exact Online >
+    Beveiligingscentrum (reference §2.9); the chain simply stops being used here.
+    """
+    secrets.delete(f"{connection.secret_key}/access")
+    secrets.delete(f"{connection.secret_key}/refresh")
+    connections.mark_disconnected(connection.id)
+    events.record(
+        "exact.disconnect",
+        connection.exact_username,
+        portal=portal.name,
+        client=client.name if client else None,
+        details={"connection_id": connection.id},
+    )
+    return connections.get(connection.id) or connection
+
+
+@dataclass
+class KeepaliveOutcome:
+    connection_id: int
+    portal: str
+    client_id: int | None
+    result: str  # refreshed | skipped | failed | not-connected
+    error: dict[str, Any] | None = None
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "connection_id": self.connection_id,
+            "portal": self.portal,
+            "client_id": self.client_id,
+            "result": self.result,
+        }
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+def keepalive(
+    connections: list[Connection],
+    *,
+    older_than_days: float,
+    refresh: Callable[[Connection, float], bool],
+    portal_names: Callable[[int], str],
+) -> list[KeepaliveOutcome]:
+    """Refresh every connected chain whose last token call is older than ``older_than_days``,
+    so a firm that uses the tool monthly keeps its link past the 30-day idle expiry (§2.6)."""
+    from exactlink.errors import ExactlinkError
+
+    outcomes = []
+    for connection in connections:
+        name = portal_names(connection.portal_id)
+        if connection.status != CONNECTION_CONNECTED:
+            outcomes.append(
+                KeepaliveOutcome(connection.id, name, connection.client_id, "not-connected")
+            )
+            continue
+        try:
+            done = refresh(connection, older_than_days * 86400)
+        except ExactlinkError as exc:
+            outcomes.append(
+                KeepaliveOutcome(
+                    connection.id,
+                    name,
+                    connection.client_id,
+                    "failed",
+                    exc.to_dict(),
+                    exc.exit_code,
+                )
+            )
+            continue
+        outcomes.append(
+            KeepaliveOutcome(
+                connection.id, name, connection.client_id, "refreshed" if done else "skipped"
+            )
+        )
+    return outcomes

@@ -1,0 +1,91 @@
+"""Helpers for the Exact connection tests: a sandbox whose registered redirect URI is ours, a
+portal and the app set through the CLI, and scripted consent (no person at the keyboard)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+PORTAL = "Kantoor Peeters"
+FIXED_STATE = "test-state-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def control(sb, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(sb.base_url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def stats(sb) -> dict:
+    return control(sb, "GET", "/_sandbox/stats")
+
+
+def advance(sb, seconds: float) -> None:
+    control(sb, "POST", "/_sandbox/clock", {"advance_seconds": seconds})
+
+
+def login(sb, role: str = "firm", index: int = 0) -> dict:
+    return [lg for lg in sb.seed["logins"] if lg["role"] == role][index]
+
+
+@dataclass
+class World:
+    sb: object
+    redirect_uri: str
+    portal: str = PORTAL
+
+    @property
+    def app(self) -> dict:
+        return self.sb.seed["app"]
+
+    def auth_url(self, state: str = FIXED_STATE) -> str:
+        params = {
+            "client_id": self.app["client_id"],
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "state": state,
+        }
+        return f"{self.sb.base_url}/api/oauth2/auth?{urlencode(params)}"
+
+    def consent(self, url: str | None = None, role: str = "firm", **kwargs) -> str:
+        from exactlink.sandbox.autoconsent import authorize
+
+        who = login(self.sb, role, kwargs.pop("index", 0))
+        return authorize(url or self.auth_url(), who["username"], who["password"], **kwargs)
+
+
+def make_world(sandbox_factory, cli, *, scheme: str = "http", host: str = "127.0.0.1",
+               insecure: bool = True, portal: str = PORTAL, set_app: bool = True,
+               **switches) -> World:
+    """A sandbox registered with a free loopback redirect URI, a portal, and the app set."""
+    redirect = f"{scheme}://{host}:{free_port()}/callback"
+    sb = sandbox_factory(clients=6, seed=1, redirect_uri=redirect, **switches)
+    world = World(sb, redirect, portal)
+    result = cli("portal", "create", portal, "--email", "kantoor@example.nl")
+    assert result.exit_code == 0, result.stderr
+    if set_app:
+        args = ["exact", "app", "set", "--client-id", world.app["client_id"],
+                "--redirect-uri", redirect, "--base-url", sb.base_url]
+        if insecure:
+            args.append("--insecure-storage")
+        result = cli(*args, input=world.app["client_secret"] + "\n")
+        assert result.exit_code == 0, result.stderr
+    return world
+
+
+def connect_inprocess(world: World, cli, monkeypatch, *args: str, role: str = "firm", **kw):
+    """`exact connect --no-browser` in-process, the redirect pasted on stdin (fixed state)."""
+    monkeypatch.setattr("exactlink.adapters.exact.oauth.new_state", lambda: FIXED_STATE)
+    redirect = world.consent(role=role, **kw)
+    return cli("exact", "connect", "--no-browser", *args, input=redirect + "\n")
