@@ -435,6 +435,58 @@ def list_divisions(
     )
 
 
+def other_license_divisions(
+    store: Store, portal: Portal, port: ExactPort, listing: DivisionList
+) -> list[dict[str, Any]]:
+    """``--all-licenses``: divisions of the reachable licenses that ``system/Divisions`` leaves
+    out (the login has no access, or the app was not granted them), from ``system/AllDivisions``
+    once per license (reference §4.2: it lists every division of the license owning the URL's
+    division and needs the app scope "Organization administration")."""
+    fetch = getattr(port, "collection", None)
+    if fetch is None:
+        raise UsageError(
+            _("This connection cannot read system/AllDivisions."),
+            hint=_("Use `exactlink exact api --division CODE GET system/AllDivisions`."),
+        )
+    listed = {row.division.code for row in listing.rows}
+    via: dict[str, int] = {}
+    for row in listing.rows:
+        d = row.division
+        if d.status == 1 and d.blocking_status == 0:
+            via.setdefault(d.customer_name or str(d.code), d.code)
+    found: dict[int, dict[str, Any]] = {}
+    for code in via.values():
+        try:
+            records = fetch(
+                f"{code}/system/AllDivisions",
+                {"$select": "Code,Description,VATNumber,ChamberOfCommerceNumber,Status"},
+            )
+        except ExactRefused as exc:
+            cause, fix = explain_refusal(exc)
+            raise ExactRefused(
+                _("Exact refused system/AllDivisions: {error}").format(error=exc.message),
+                hint=fix if cause != CAUSE_REFUSED else fix_app_scope(),
+                status=exc.status,
+                reason=exc.reason,
+            ) from None
+        for record in records:
+            try:
+                number = int(record.get("Code"))
+            except (TypeError, ValueError):
+                continue
+            if number in listed or number in found:
+                continue
+            status = {0: "inactive", 1: "active", 2: "archived"}.get(record.get("Status"), "?")
+            found[number] = {
+                "code": number,
+                "name": record.get("Description"),
+                "vat": record.get("VATNumber"),
+                "coc": record.get("ChamberOfCommerceNumber"),
+                "status": status,
+            }
+    return [found[k] for k in sorted(found)]
+
+
 # -- exact activate --client ---------------------------------------------------------------
 def parse_division(value: str | int | None) -> int | None:
     """``--division`` as a division code: a positive whole number, else UsageError (exit 2)."""

@@ -180,6 +180,27 @@ class ActivationRepository:
         )
         self._db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
 
+    def all_connection_keys(self) -> list[str]:
+        """The keyring prefix of every chain in the store (``connection-{id}``)."""
+        return [f"connection-{row[0]}" for row in self._db.execute("SELECT id FROM connections")]
+
+    def store_summary(self) -> dict[str, Any]:
+        """Row counts of the whole store (for a support bundle; no names, no secrets)."""
+
+        def count(sql: str) -> int:
+            return int(self._db.execute(sql).fetchone()[0])
+
+        return {
+            "schema_version": count("PRAGMA user_version"),
+            "portals": count("SELECT COUNT(*) FROM portals"),
+            "clients": count("SELECT COUNT(*) FROM clients"),
+            "activations": count("SELECT COUNT(*) FROM activations"),
+            "cached_divisions": count("SELECT COUNT(*) FROM divisions"),
+            "connections": self.connections_summary(),
+            "events": count("SELECT COUNT(*) FROM events"),
+            "exact_errors": count("SELECT COUNT(*) FROM exact_errors"),
+        }
+
     def connections_summary(self) -> dict[str, int]:
         """How many chains per status (for a support bundle)."""
         rows = self._db.execute(

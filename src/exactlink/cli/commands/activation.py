@@ -6,6 +6,362 @@ connection commands and the activation commands stay readable apart.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
 from exactlink.cli.commands.exact import app
 
+if TYPE_CHECKING:
+    from exactlink.cli.context import AppContext
+    from exactlink.models import Client, Division
+    from exactlink.services.activation import BulkResult, Outcome
+    from exactlink.services.matching import Candidate
+
 __all__ = ["app"]
+
+
+def _port_factory(ctx: AppContext, portal: Any) -> Any:
+    return lambda: ctx.exact(portal)
+
+
+@app.command("divisions")
+def exact_divisions(
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch the list from Exact again (all pages).")
+    ] = False,
+    unmapped: Annotated[
+        bool, typer.Option("--unmapped", help="Only administrations not activated for a client.")
+    ] = False,
+    all_licenses: Annotated[
+        bool,
+        typer.Option(
+            "--all-licenses",
+            help="Also list the administrations of each license that the login cannot access "
+            "(system/AllDivisions; needs the app scope 'Organization administration').",
+        ),
+    ] = False,
+) -> None:
+    """List the administrations (divisions) the portal's connection can reach.
+
+    From Exact's system/Divisions (every page), cached with the time it was fetched; --refresh
+    fetches again. Columns: code, name, VAT, KvK/KBO, status (active/archived/inactive), blocking
+    status, and the client account it is activated for.
+    """
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.activation import list_divisions
+
+    ctx = current()
+    portal = ctx.portal()
+    listing = list_divisions(
+        ctx.store, portal, _port_factory(ctx, portal), refresh=refresh, unmapped=unmapped
+    )
+    extra: list[dict[str, Any]] = []
+    if all_licenses:
+        from exactlink.services.activation import other_license_divisions
+
+        extra = other_license_divisions(ctx.store, portal, ctx.exact(portal), listing)
+    if ctx.json:
+        data = listing.to_dict()
+        if all_licenses:
+            data["not_accessible"] = extra
+        ctx.out.json(data)
+        return
+    ctx.out.table(
+        ["code", "name", "vat", "kvk/kbo", "status", "blocking", "client"],
+        [
+            (
+                row.division.code,
+                row.division.description,
+                row.division.vat_number,
+                row.division.coc_number,
+                row.division.status_name,
+                row.division.blocking_status or "",
+                row.client,
+            )
+            for row in listing.rows
+        ],
+    )
+    if all_licenses:
+        ctx.out.info(
+            _("Not accessible to the firm's login or not granted to the app ({n}):").format(
+                n=len(extra)
+            )
+        )
+        ctx.out.table(
+            ["code", "name", "vat", "status"],
+            [(d["code"], d["name"], d["vat"], d["status"]) for d in extra],
+        )
+    source = _("fetched now") if listing.refreshed else _("cached")
+    ctx.out.info(
+        _("{n} administrations, {source} at {at}.").format(
+            n=len(listing.rows), source=source, at=listing.fetched_at or "-"
+        )
+    )
+
+
+def _chooser(ctx: AppContext):
+    """The TTY picker: best candidates first, then every other administration (the portal's
+    list of dossiers)."""
+
+    def choose(
+        client: Client, candidates: list[Candidate], divisions: list[Division]
+    ) -> int | None:
+        from exactlink.i18n import _
+
+        shown: list[tuple[int, str, str]] = [
+            (c.division, c.name, f"{c.score:g}") for c in candidates
+        ]
+        seen = {code for code, _n, _s in shown}
+        shown += [(d.code, d.description, "") for d in divisions if d.code not in seen]
+        err = ctx.out.stderr
+        err.write(_("Which administration is '{client}'s?").format(client=client.name) + "\n")
+        for i, (code, name, score) in enumerate(shown, start=1):
+            err.write(f"  {i:>3}. {code:>9}  {name}" + (f"  ({score})" if score else "") + "\n")
+        answer = typer.prompt(
+            _("Number or division code (empty to cancel)"),
+            default="",
+            show_default=False,
+            err=True,
+        ).strip()
+        if not answer:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(shown):
+            return shown[int(answer) - 1][0]
+        from exactlink.services.activation import parse_division
+
+        return parse_division(answer)
+
+    return choose
+
+
+def _describe(ctx: AppContext, outcome: Outcome) -> None:
+    from exactlink.i18n import _
+
+    where = f"{outcome.division} ({outcome.division_name})"
+    if outcome.outcome == "activated":
+        how = outcome.matched_by or "manual"
+        ctx.out.success(
+            _("Client '{client}' activated on administration {where}, matched by {how}.").format(
+                client=outcome.client, where=where, how=how
+            )
+        )
+        if outcome.replaced:
+            if "own_link" in outcome.replaced:
+                ctx.out.info(_("Its own link was replaced; its tokens were removed."))
+            if "activation" in outcome.replaced:
+                ctx.out.info(
+                    _("It was active on administration {code} before.").format(
+                        code=outcome.replaced["activation"]["division"]
+                    )
+                )
+    elif outcome.outcome == "already_active":
+        ctx.out.success(
+            _("Client '{client}' is already active on administration {where}.").format(
+                client=outcome.client, where=where
+            )
+        )
+    elif outcome.outcome == "would_activate":
+        ctx.out.info(
+            _(
+                "Dry run: client '{client}' would be activated on administration {where} (not probed)."
+            ).format(client=outcome.client, where=where)
+        )
+
+
+@app.command("activate")
+def exact_activate(
+    client: Annotated[
+        str | None, typer.Option("--client", help="The client account to activate.")
+    ] = None,
+    division: Annotated[
+        str | None,
+        typer.Option(
+            "--division", help="The administration's code; without it the client is matched."
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the client's own link or its activation on another administration "
+            "(the portal's Overschrijven); the replaced tokens are removed.",
+        ),
+    ] = False,
+    all_clients: Annotated[
+        bool,
+        typer.Option("--all", help="Every granted client not active yet, matched automatically."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Match and check, but probe and store nothing.")
+    ] = False,
+) -> None:
+    """Activate a client on its Exact administration, through the portal's one connection.
+
+    Without --division the client is matched: VAT number, then KvK/KBO, then the name. With no
+    unique match a terminal shows the candidates to pick from; a script gets them with exit 3.
+    Archived, blocked and HQ administrations are refused. One call in the administration proves
+    the connection reaches it before anything is stored. The same activation again changes nothing.
+
+    --all activates every granted client at once and prints one result per client (exit 0 when
+    all succeeded, otherwise the exit code of the first kind of failure, with status partial).
+    """
+    from exactlink.cli.context import current
+    from exactlink.errors import UsageError
+    from exactlink.i18n import _
+    from exactlink.services import activation as service
+
+    ctx = current()
+    code = service.parse_division(division)
+    if all_clients:
+        if client or code is not None or overwrite:
+            raise UsageError(
+                _("--all cannot be combined with --client, --division or --overwrite."),
+                hint=_("Activate single clients with `exactlink exact activate --client NAME`."),
+            )
+        _activate_all(ctx, dry_run)
+        return
+    if not client:
+        raise UsageError(
+            _("Name a client with --client NAME, or use --all."),
+            hint=_("See `exactlink client list`."),
+        )
+    portal = ctx.portal()
+    choose = _chooser(ctx) if (ctx.stdin_is_tty and not ctx.json) else None
+    outcome = service.activate_client(
+        ctx.store,
+        ctx.secrets if overwrite else None,
+        portal,
+        client,
+        _port_factory(ctx, portal),
+        division=code,
+        overwrite=overwrite,
+        dry_run=dry_run,
+        choose=choose,
+    )
+    _describe(ctx, outcome)
+    ctx.out.result("success", outcome.to_dict())
+
+
+def _activate_all(ctx: AppContext, dry_run: bool) -> None:
+    from exactlink.services import activation as service
+
+    portal = ctx.portal()
+    bar = _progress(ctx)
+    try:
+        result = service.activate_all(
+            ctx.store,
+            portal,
+            _port_factory(ctx, portal),
+            dry_run=dry_run,
+            progress=bar.update if bar else None,
+        )
+    finally:
+        if bar:
+            bar.close()
+    errors = [
+        {
+            "code": o.cause or o.outcome,
+            "client": o.client,
+            "message": o.message or o.outcome,
+            **({"hint": o.fix} if o.fix else {}),
+        }
+        for o in result.failed
+    ]
+    if not ctx.json:
+        _render_bulk(ctx, result)
+    ctx.out.result(result.status, result.to_dict(), errors)
+    if result.status != "success":
+        raise typer.Exit(_bulk_exit_code(result))
+
+
+def _bulk_exit_code(result: BulkResult) -> int:
+    """The exit code of the first kind of failure: 8 unreachable, 6 refused, 3 no match."""
+    causes = {o.cause for o in result.failed}
+    outcomes = {o.outcome for o in result.failed}
+    if result.aborted or "unreachable" in causes:
+        return 8
+    if "rate_limited" in causes:
+        return 7
+    if "refused" in outcomes:
+        return 6
+    return 3
+
+
+def _render_bulk(ctx: AppContext, result: BulkResult) -> None:
+    from exactlink.i18n import _
+
+    ctx.out.table(
+        ["client", "outcome", "division", "name", "by", "cause"],
+        [
+            (o.client, o.outcome, o.division, o.division_name, o.matched_by, o.cause)
+            for o in result.outcomes
+        ],
+    )
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
+    ctx.out.info(
+        _("{n} clients ({counts}); {d} administrations listed, {p} probes.").format(
+            n=len(result.outcomes), counts=counts or "-", d=result.division_count, p=result.probes
+        )
+    )
+    for o in result.failed:
+        if o.fix:
+            ctx.out.hint(f"{o.client}: {o.fix}")
+    if result.aborted:
+        ctx.out.warn(_("Stopped early: {why}").format(why=result.aborted))
+
+
+class _Bar:
+    """A Rich progress bar on stderr (only on a terminal, never with --json or -q)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(file=ctx.out.stderr),
+            transient=True,
+        )
+        self._task = None
+
+    def update(self, done: int, total: int, name: str) -> None:
+        if self._task is None:
+            self._progress.start()
+            self._task = self._progress.add_task("", total=total)
+        self._progress.update(self._task, completed=done, description=name[:30])
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._progress.stop()
+
+
+def _progress(ctx: AppContext) -> _Bar | None:
+    if ctx.json or ctx.quiet or not ctx.out.stderr_is_tty:
+        return None
+    return _Bar(ctx)
+
+
+@app.command("deactivate")
+def exact_deactivate(
+    client: Annotated[str, typer.Option("--client", help="The client account to deactivate.")],
+) -> None:
+    """Remove a client's activation (the portal's connection itself stays). Idempotent."""
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.activation import deactivate_client
+
+    ctx = current()
+    outcome = deactivate_client(ctx.store, ctx.portal(), client)
+    if outcome.changed:
+        ctx.out.success(
+            _("Client '{client}' deactivated (was on administration {code}).").format(
+                client=outcome.client, code=outcome.division
+            )
+        )
+    else:
+        ctx.out.info(_("Client '{client}' was not active.").format(client=outcome.client))
+    ctx.out.result("success", outcome.to_dict())

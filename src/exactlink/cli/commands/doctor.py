@@ -2,9 +2,94 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
 
-def doctor() -> None:
-    """Check the store, keyring, portal, client, connection and division, with the fix for each."""
-    from exactlink.errors import ExactlinkError
+import typer
 
-    raise ExactlinkError("doctor is not built yet")
+if TYPE_CHECKING:
+    from exactlink.cli.context import AppContext
+    from exactlink.services.doctor import Inputs, Report
+
+
+def doctor_inputs(ctx: AppContext) -> Inputs:
+    """Each adapter is built only when its check runs, so one broken part never hides the rest."""
+    from exactlink.services.doctor import Inputs
+    from exactlink.services.exact_app import client_secret
+
+    def portal_name() -> str | None:
+        return ctx.portal_name or ctx.config.get("default_portal")
+
+    return Inputs(
+        store=lambda: ctx.store,
+        config=lambda: ctx.config,
+        secrets=lambda: ctx.secrets,
+        portal_name=portal_name,
+        app=ctx.exact_app,
+        client_secret=lambda: client_secret(ctx.secrets),
+        port=lambda portal: ctx.exact(portal),
+    )
+
+
+def run_doctor(ctx: AppContext, client: str | None, division: int | None) -> Report:
+    from exactlink.services.doctor import diagnose
+
+    return diagnose(doctor_inputs(ctx), client=client, division=division)
+
+
+def render(ctx: AppContext, report: Report) -> None:
+    """One line per check on stdout (✓ / ! / ✗), the fix indented below it."""
+    from exactlink.services.doctor import FAIL, OK, SYMBOLS
+
+    styles = {OK: "ok", FAIL: "error"}
+    for check in report.checks:
+        symbol = SYMBOLS[check.status]
+        if ctx.out.stdout_is_tty:
+            symbol = ctx.out._paint(symbol, styles.get(check.status, "warn"), ctx.out.stdout)
+        ctx.out.line(f"{symbol} {check.id:<16} {check.message}")
+        if check.fix and check.status != OK:
+            ctx.out.line(f"  {'':<16} → {check.fix}")
+
+
+def doctor(
+    client: Annotated[
+        str | None, typer.Option("--client", help="Diagnose this client's link.")
+    ] = None,
+    division: Annotated[
+        str | None,
+        typer.Option("--division", help="Diagnose this administration (division code)."),
+    ] = None,
+) -> None:
+    """Check the store, keyring, portal, client, connection and division, with the fix for each.
+
+    Each line is ✓ (fine), ! (warning) or ✗ (broken) with what to do, including the Exact
+    Online menu path in Dutch and English. At most one current/Me, one division list and one
+    probe are made, so doctor never pushes Exact's error limit. Exit 0 when nothing is ✗,
+    10 otherwise; --json prints the whole checklist either way.
+    """
+    from exactlink.cli.context import current
+    from exactlink.errors import DoctorProblems
+    from exactlink.i18n import _, ngettext
+    from exactlink.services.activation import parse_division
+
+    ctx = current()
+    code = parse_division(division)
+    report = run_doctor(ctx, client, code)
+    if ctx.json:
+        ctx.out.json(report.to_dict())
+        if not report.ok:
+            raise typer.Exit(DoctorProblems.exit_code)
+        return
+    render(ctx, report)
+    if not report.ok:
+        n = len(report.failures)
+        first = report.failures[0]
+        raise DoctorProblems(
+            ngettext("Doctor found {n} problem.", "Doctor found {n} problems.", n).format(n=n),
+            hint=_("Start with '{id}': {fix}").format(id=first.id, fix=first.fix or first.message),
+        )
+    ctx.out.success(_("All checks passed."))
+
+
+def doctor_dict(ctx: AppContext, client: str | None, division: int | None) -> dict[str, Any]:
+    """The report as the support bundle embeds it."""
+    return run_doctor(ctx, client, division).to_dict()

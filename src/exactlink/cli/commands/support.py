@@ -2,6 +2,64 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="Material for a support ticket.")
+
+
+@app.command("bundle")
+def support_bundle(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Write the bundle to this file (0600).")
+    ],
+    client: Annotated[
+        str | None, typer.Option("--client", help="Include this client's mapping and diagnosis.")
+    ] = None,
+    no_doctor: Annotated[
+        bool, typer.Option("--no-doctor", help="Leave out the doctor checklist (no Exact calls).")
+    ] = False,
+) -> None:
+    """Write a redacted JSON bundle for a support ticket.
+
+    Versions, configuration (without secrets), a summary of the local store, the client's
+    mapping, the last errors Exact returned with their Reason header, the rate-limit state and
+    the doctor checklist. No token or secret is ever written; the file is created 0600.
+    """
+    from exactlink.cli.commands.doctor import doctor_dict
+    from exactlink.cli.context import current
+    from exactlink.i18n import _
+    from exactlink.services.support import build_bundle, write_bundle
+
+    ctx = current()
+    store = ctx.store
+    portal_name = ctx.portal_name or ctx.config.get("default_portal")
+    portal = store.portals.get(portal_name) if portal_name else None
+    doctor = None if no_doctor else doctor_dict(ctx, client, None)
+    secret_values: list[str] = []
+    backend = None
+    try:
+        secrets = ctx.secrets
+        backend = secrets.backend_name
+        from exactlink.services.exact_app import SECRET_KEY
+
+        keys = [SECRET_KEY]
+        for row in store.activations.all_connection_keys():
+            keys += [f"{row}/access", f"{row}/refresh"]
+        secret_values = [v for v in (secrets.get(k) for k in keys) if v]
+    except Exception as exc:  # no keyring: nothing secret can be read, so none can leak
+        ctx.out.debug(f"secret store not read: {exc}")
+    bundle = build_bundle(
+        store,
+        config=dict(ctx.config.data),
+        portal=portal,
+        client=client,
+        doctor=doctor,
+        secret_backend=backend,
+        secrets=secret_values,
+    )
+    path = write_bundle(output, bundle)
+    ctx.out.success(_("Support bundle written to {path} (mode 0600).").format(path=path))
+    ctx.out.result("success", {"path": str(path)})

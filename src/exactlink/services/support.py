@@ -1,0 +1,170 @@
+"""`exactlink support bundle`: one redacted JSON file for a support ticket.
+
+It holds what support staff need to tell *why* a link fails without access to the firm's
+machine: versions, the configuration (never a secret), a summary of the store, the client's
+mapping, the last errors Exact returned with their ``Reason`` header, the rate-limit state and
+the ``doctor`` checklist. Two layers keep secrets out: nothing secret is ever read into the
+bundle, and every string is scrubbed of the actual secret values (the app's client secret, each
+chain's access and refresh token) before writing, so even a token that leaked into an error
+message upstream would not reach the file.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from exactlink.models import Portal
+from exactlink.paths import write_private_file
+
+if TYPE_CHECKING:
+    from exactlink.adapters.store import Store
+
+BUNDLE_VERSION = 1
+REDACTED = "[redacted]"
+# Keys whose values never belong in a bundle, whatever they hold.
+_SECRET_KEY = re.compile(r"secret|token|password|authorization|cookie|code_verifier", re.I)
+# Bearer tokens and OAuth-shaped strings in free text (error messages, URLs).
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/!%=-]+")
+_QUERY_SECRET = re.compile(r"(?i)((?:code|refresh_token|access_token|client_secret)=)[^&\s\"']+")
+PACKAGES = ("exactlink", "typer", "rich", "requests", "keyring", "rapidfuzz", "python-stdnum")
+
+
+def versions() -> dict[str, Any]:
+    from importlib import metadata
+
+    found: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A deep copy of ``value`` with secret keys blanked and secret values scrubbed."""
+    known = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for secret in known:
+            text = text.replace(secret, REDACTED)
+        text = _BEARER.sub(r"\1" + REDACTED, text)
+        return _QUERY_SECRET.sub(r"\1" + REDACTED, text)
+
+    def walk(node: Any, key: str = "") -> Any:
+        if key and _SECRET_KEY.search(key) and not isinstance(node, bool | int | float):
+            return REDACTED if node not in (None, "") else node
+        if isinstance(node, dict):
+            return {str(k): walk(v, str(k)) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return scrub(node)
+        return node
+
+    return walk(value)
+
+
+def _summary(store: Store, portal: Portal | None) -> dict[str, Any]:
+    summary: dict[str, Any] = {"path": str(store.path), **store.activations.store_summary()}
+    if portal is not None:
+        summary["portal"] = {
+            "name": portal.name,
+            "has_billing": portal.has_billing,
+            "clients_by_status": store.clients.count_by_status(portal.id),
+        }
+    return summary
+
+
+def _mapping(store: Store, portal: Portal, client_name: str) -> dict[str, Any]:
+    client = store.clients.get(portal.id, " ".join(client_name.split()))
+    if client is None:
+        return {"client": client_name, "found": False}
+    activation = store.activations.get(client.id)
+    own = store.activations.own_connection(client.id)
+    return {
+        "client": {
+            "name": client.name,
+            "status": client.status,
+            "vat": client.vat,
+            "coc": client.coc,
+            "managed": client.managed,
+            "access_granted_at": client.access_granted_at,
+        },
+        "found": True,
+        "activation": activation.to_dict() if activation else None,
+        "own_link": (
+            {"connection_id": own.id, "status": own.status, "exact_user": own.exact_username}
+            if own
+            else None
+        ),
+    }
+
+
+def _connection(store: Store, portal: Portal | None) -> dict[str, Any] | None:
+    if portal is None:
+        return None
+    conn = store.activations.portal_connection(portal.id)
+    if conn is None:
+        return None
+    return {
+        "id": conn.id,
+        "site": conn.base_url,
+        "app_client_id": conn.app_client_id,
+        "status": conn.status,
+        "storage": conn.storage,
+        "exact_user": conn.exact_username,
+        "current_division": conn.current_division,
+        "access_expires_at": conn.access_expires_at,
+        "refresh_issued_at": conn.refresh_issued_at,
+        "last_token_call_at": conn.last_token_call_at,
+        "last_error": conn.last_error,
+        "rate_limits": store.divisions.rate_limits(conn.id),
+    }
+
+
+def build_bundle(
+    store: Store,
+    *,
+    config: dict[str, Any],
+    portal: Portal | None,
+    client: str | None,
+    doctor: dict[str, Any] | None,
+    secret_backend: str | None,
+    secrets: Iterable[str] = (),
+    errors_limit: int = 50,
+) -> dict[str, Any]:
+    """The bundle as a dict, already redacted (``secrets``: the values to scrub)."""
+    from exactlink.adapters.store.db import utc_now
+
+    bundle: dict[str, Any] = {
+        "bundle_version": BUNDLE_VERSION,
+        "created_at": utc_now(),
+        "versions": versions(),
+        "config": config,
+        "secret_storage": secret_backend,
+        "store": _summary(store, portal),
+        "connection": _connection(store, portal),
+        "mapping": _mapping(store, portal, client) if (portal and client) else None,
+        "exact_errors": store.divisions.recent_errors(limit=errors_limit),
+        "doctor": doctor,
+    }
+    return redact(bundle, secrets)
+
+
+def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
+    """Write atomically with mode 0600 (the bundle names the firm's clients)."""
+    import json
+
+    write_private_file(
+        path, (json.dumps(bundle, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+    )
+    return path
