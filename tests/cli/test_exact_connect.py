@@ -47,8 +47,16 @@ def test_connect_paste_status_api_disconnect_reconnect(sandbox_factory, cli, mon
     assert json.loads(me.stdout)["d"]["results"][0]["UserName"] == data["exact_username"]
 
     division = data["current_division"]
-    accounts = cli("exact", "api", "--division", str(division), "crm/Accounts",
-                   "-f", "$select=ID,Name", "--paginate")
+    accounts = cli(
+        "exact",
+        "api",
+        "--division",
+        str(division),
+        "crm/Accounts",
+        "-f",
+        "$select=ID,Name",
+        "--paginate",
+    )
     assert accounts.exit_code == 0, accounts.stderr
     assert isinstance(json.loads(accounts.stdout)["d"]["results"], list)
 

@@ -165,8 +165,9 @@ def test_wrong_redirect_pasted(sandbox_factory, cli, monkeypatch, pasted):
 def test_code_without_state_or_code(sandbox_factory, cli, monkeypatch):
     world = make_world(sandbox_factory, cli)
     monkeypatch.setattr("exactlink.adapters.exact.oauth.new_state", lambda: FIXED_STATE)
-    result = cli("exact", "connect", "--no-browser",
-                 input=f"{world.redirect_uri}?state={FIXED_STATE}\n")
+    result = cli(
+        "exact", "connect", "--no-browser", input=f"{world.redirect_uri}?state={FIXED_STATE}\n"
+    )
     assert result.exit_code == 2
     assert "no authorization code" in result.stderr
 

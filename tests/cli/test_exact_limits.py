@@ -44,10 +44,11 @@ def test_minutely_429_waits_for_the_reset_and_succeeds(sandbox_factory, cli, mon
 
 
 def test_daily_limit_exits_7_with_the_reset_time(sandbox_factory, cli, monkeypatch):
-    world, division = _connected(sandbox_factory, cli, monkeypatch, daily_limit=1)
+    _world, division = _connected(sandbox_factory, cli, monkeypatch, daily_limit=1)
     assert _accounts(cli, division).exit_code == 0
-    second = cli("--json", "exact", "api", "--division", str(division), "crm/Accounts",
-                 "-f", "$select=ID")
+    second = cli(
+        "--json", "exact", "api", "--division", str(division), "crm/Accounts", "-f", "$select=ID"
+    )
     assert second.exit_code == 7
     assert "resets at" in second.stderr
     error = json.loads(second.stdout)["errors"][0]

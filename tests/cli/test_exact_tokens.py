@@ -65,8 +65,9 @@ def test_sandbox_clock_ahead_401_path_refreshes_once(sandbox_factory, cli, monke
     assert after["token_errors"].get("TooEarlyToRefreshTokens", 0) == 0
 
 
-def test_fault_after_rotation_reports_the_broken_chain(sandbox_factory, cli, monkeypatch,
-                                                       isolated_home):
+def test_fault_after_rotation_reports_the_broken_chain(
+    sandbox_factory, cli, monkeypatch, isolated_home
+):
     world = make_world(sandbox_factory, cli)
     assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
     control(world.sb, "POST", "/_sandbox/faults", {"kind": "drop_after_rotate", "path": "token"})
@@ -89,7 +90,9 @@ def test_fault_after_rotation_reports_the_broken_chain(sandbox_factory, cli, mon
 def test_revoked_chain_needs_reconnect(sandbox_factory, cli, monkeypatch):
     world = make_world(sandbox_factory, cli)
     assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
-    control(world.sb, "POST", "/_sandbox/revoke", {"username": world.sb.seed["logins"][0]["username"]})
+    control(
+        world.sb, "POST", "/_sandbox/revoke", {"username": world.sb.seed["logins"][0]["username"]}
+    )
     result = cli("exact", "api", "current/Me")
     assert result.exit_code == 5
     assert "exactlink exact connect" in result.stderr
@@ -115,8 +118,10 @@ def test_keepalive_refreshes_idle_chains_only(sandbox_factory, cli, monkeypatch,
     assert skipped.json()["data"][0]["result"] == "skipped"
     # Pretend the last token call was 8 days ago (both clocks).
     db = sqlite3.connect(isolated_home / "state.db")
-    db.execute("UPDATE connections SET last_token_call_at = ?, refresh_issued_at = ?",
-               (time.time() - 8 * 86400, time.time() - 8 * 86400))
+    db.execute(
+        "UPDATE connections SET last_token_call_at = ?, refresh_issued_at = ?",
+        (time.time() - 8 * 86400, time.time() - 8 * 86400),
+    )
     db.commit()
     db.close()
     advance(world.sb, 8 * 86400)

@@ -65,9 +65,17 @@ class World:
         return authorize(url or self.auth_url(), who["username"], who["password"], **kwargs)
 
 
-def make_world(sandbox_factory, cli, *, scheme: str = "http", host: str = "127.0.0.1",
-               insecure: bool = True, portal: str = PORTAL, set_app: bool = True,
-               **switches) -> World:
+def make_world(
+    sandbox_factory,
+    cli,
+    *,
+    scheme: str = "http",
+    host: str = "127.0.0.1",
+    insecure: bool = True,
+    portal: str = PORTAL,
+    set_app: bool = True,
+    **switches,
+) -> World:
     """A sandbox registered with a free loopback redirect URI, a portal, and the app set."""
     redirect = f"{scheme}://{host}:{free_port()}/callback"
     sb = sandbox_factory(clients=6, seed=1, redirect_uri=redirect, **switches)
@@ -75,8 +83,17 @@ def make_world(sandbox_factory, cli, *, scheme: str = "http", host: str = "127.0
     result = cli("portal", "create", portal, "--email", "kantoor@example.nl")
     assert result.exit_code == 0, result.stderr
     if set_app:
-        args = ["exact", "app", "set", "--client-id", world.app["client_id"],
-                "--redirect-uri", redirect, "--base-url", sb.base_url]
+        args = [
+            "exact",
+            "app",
+            "set",
+            "--client-id",
+            world.app["client_id"],
+            "--redirect-uri",
+            redirect,
+            "--base-url",
+            sb.base_url,
+        ]
         if insecure:
             args.append("--insecure-storage")
         result = cli(*args, input=world.app["client_secret"] + "\n")

@@ -8,7 +8,6 @@ stderr with the Authorization header, the client secret, codes and tokens replac
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import sys
@@ -32,25 +31,15 @@ SECRET_FIELDS = frozenset(
 )
 REDACTED = "***"
 
-log = logging.getLogger("exactlink.http")
-_configured = False
-
 
 def debug_enabled() -> bool:
     return os.environ.get("EXACTLINK_DEBUG_HTTP", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _configure_logging() -> None:
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    if debug_enabled():
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("http: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.DEBUG)
-        log.propagate = False
+def _debug(text: str, *args: Any) -> None:
+    """One line of the HTTP debug log on stderr (read at call time: the CLI may swap it)."""
+    sys.stderr.write("http: " + (text % args) + "\n")
+    sys.stderr.flush()
 
 
 def new_session() -> requests.Session:
@@ -58,7 +47,6 @@ def new_session() -> requests.Session:
     Atom/XML, reference §3.1), no proxies from the environment for loopback sandboxes."""
     import requests
 
-    _configure_logging()
     session = requests.Session()
     session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
     return session
@@ -112,14 +100,15 @@ def send(
     """One HTTP exchange; network failures become ``ExactUnreachable`` (exit 8)."""
     import requests
 
-    if log.isEnabledFor(logging.DEBUG):
+    debug = debug_enabled()
+    if debug:
         shown = url + ("?" + urlencode(params, safe="'$,()") if params else "")
-        log.debug("> %s %s", method, redact_url(shown))
-        log.debug("> headers %s", redact_headers({**session.headers, **(headers or {})}))
+        _debug("> %s %s", method, redact_url(shown))
+        _debug("> headers %s", redact_headers({**session.headers, **(headers or {})}))
         if data:
-            log.debug("> form %s", redact_form(data))
+            _debug("> form %s", redact_form(data))
         if json_body is not None:
-            log.debug("> json %s", redact_text(json.dumps(json_body)))
+            _debug("> json %s", redact_text(json.dumps(json_body)))
     try:
         response = session.request(
             method,
@@ -133,7 +122,7 @@ def send(
             allow_redirects=False,
         )
     except requests.RequestException as exc:
-        log.debug("< %s", type(exc).__name__)
+        _debug("< %s", type(exc).__name__)
         host = urlsplit(url).netloc
         raise ExactUnreachable(
             _("Exact Online ({host}) did not answer: {kind}.").format(
@@ -141,8 +130,8 @@ def send(
             ),
             hint=_("Check the network (or the sandbox), then try again."),
         ) from None
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("< %s %s", response.status_code, response.reason)
-        log.debug("< headers %s", redact_headers(response.headers))
-        log.debug("< body %s", redact_text(response.text[:2000]))
+    if debug:
+        _debug("< %s %s", response.status_code, response.reason)
+        _debug("< headers %s", redact_headers(response.headers))
+        _debug("< body %s", redact_text(response.text[:2000]))
     return response
