@@ -122,7 +122,8 @@ def send(
             allow_redirects=False,
         )
     except requests.RequestException as exc:
-        _debug("< %s", type(exc).__name__)
+        if debug:
+            _debug("< %s", type(exc).__name__)
         host = urlsplit(url).netloc
         raise ExactUnreachable(
             _("Exact Online ({host}) did not answer: {kind}.").format(

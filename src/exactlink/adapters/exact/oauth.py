@@ -170,8 +170,13 @@ def _token_call(
     form: dict[str, str],
     clock: Any = time.time,
 ) -> TokenSet:
+    from urllib.parse import quote_plus
+
     body = {**form, "client_id": app.client_id, "client_secret": app.client_secret}
-    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body)
+    # The credentials go in the body (§2.4 [C]); HTTP Basic as well, form-encoded as RFC 6749
+    # §2.3.1 asks, for servers that want it ([U]).
+    basic = (quote_plus(app.client_id), quote_plus(app.client_secret))
+    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body, auth=basic)
     now = clock()
     if response.status_code == 200:
         return _parse_tokens(response, now)
