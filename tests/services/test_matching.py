@@ -1,0 +1,126 @@
+"""Matching clients to divisions: VAT, KvK/KBO, name; no guesses; fast enough for 10,000s."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+
+from exactlink.services.matching import (
+    AMBIGUOUS,
+    MATCHED,
+    MISSING,
+    match_client,
+    match_clients,
+    normalize_name,
+)
+
+
+@dataclass(frozen=True)
+class C:
+    id: int
+    name: str
+    vat: str | None = None
+    coc: str | None = None
+
+
+def D(code, name, vat=None, coc=None, country="NL"):
+    return SimpleNamespace(
+        code=code,
+        description=name,
+        customer_name=name,
+        vat_number=vat,
+        coc_number=coc,
+        country=country,
+    )
+
+
+DIVS = [
+    D(1, "Bakkerij de Vries B.V.", "NL123456782B01", "12345678"),
+    D(2, "Peeters Bouw BVBA", "BE0403170701", "0403170701", "BE"),
+    D(3, "Café Liègeois Dubois SA", country="BE"),
+    D(4, "Jansen & Zonen V.O.F."),
+    D(5, "Bakkerij Jansen BV"),
+    D(6, "Bakkerij Janssen BV"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [
+        ("Café Liègeois Dubois S.A.", "cafe liegeois dubois"),
+        ("BV Jansen", "jansen"),
+        ("Jansen B.V.", "jansen"),
+        ("Peeters & Zonen V.O.F.", "peeters zonen"),
+        ("Van Damme Comm.V", "van damme"),
+        ("Brouwerij Maes CommV", "brouwerij maes"),
+        ("De Smet VZW", "de smet"),
+        ("Müller GmbH", "muller"),
+        ("B.V.", "bv"),
+        ("  BAKKERIJ   de vries, bv ", "bakkerij de vries"),
+    ],
+)
+def test_normalize_name(raw, norm):
+    assert normalize_name(raw) == norm
+
+
+def test_vat_is_normalised_on_both_sides():
+    m = match_client(C(1, "Iets", vat="nl 1234.56782.b01"), DIVS)
+    assert (m.outcome, m.division, m.by) == (MATCHED, 1, "vat")
+
+
+def test_kbo_from_a_belgian_vat_number_and_kvk():
+    assert match_client(C(1, "x", coc="0403.170.701"), DIVS).by == "coc"
+    assert match_client(C(1, "x", coc="12345678"), DIVS).division == 1
+
+
+def test_name_with_other_legal_form_accents_and_case():
+    m = match_client(C(1, "CAFE LIEGEOIS DUBOIS"), DIVS)
+    assert (m.outcome, m.division, m.by) == (MATCHED, 3, "name")
+
+
+def test_close_names_are_ambiguous_not_guessed():
+    m = match_client(C(1, "Bakkerij Jansenn"), DIVS)
+    assert m.outcome == AMBIGUOUS
+    assert {c.division for c in m.candidates[:2]} == {5, 6}
+
+
+def test_missing_lists_the_closest_for_the_picker():
+    m = match_client(C(1, "Transport Visser"), DIVS)
+    assert m.outcome == MISSING
+    assert len(m.candidates) == 5  # best first; the picker lists the rest after them
+    assert m.candidates[0].score >= m.candidates[-1].score
+
+
+def test_a_name_never_outweighs_a_different_vat_number():
+    m = match_client(C(1, "Bakkerij de Vries", vat="NL004495445B01"), DIVS)
+    assert m.outcome == MISSING
+
+
+def test_two_divisions_with_one_vat_number_need_the_name():
+    divs = [D(1, "Holding X BV", "NL123456782B01"), D(2, "Werkmaatschappij X BV", "NL123456782B01")]
+    assert match_client(C(1, "Werkmaatschappij X", vat="NL123456782B01"), divs).division == 2
+    assert match_client(C(1, "Y", vat="NL123456782B01"), divs).outcome == AMBIGUOUS
+
+
+def test_two_clients_on_one_division_are_both_ambiguous():
+    out = match_clients([C(1, "a", vat="NL123456782B01"), C(2, "b", vat="NL123456782B01")], DIVS)
+    assert out[1].outcome == out[2].outcome == AMBIGUOUS
+
+
+def test_ten_thousand_by_ten_thousand_is_fast():
+    divs = [D(i, f"Bedrijf {i:05d} Nummer {i * 7 % 10007} BV", f"X{i}") for i in range(10_000)]
+    clients = [
+        C(
+            i,
+            f"bedrijf {i:05d} nummer {i * 7 % 10007}" if i % 2 else "zz",
+            f"X{i}" if i % 2 == 0 else None,
+        )
+        for i in range(10_000)
+    ]
+    start = time.perf_counter()
+    out = match_clients(clients, divs)
+    assert time.perf_counter() - start < 10
+    assert sum(1 for m in out.values() if m.outcome == MATCHED) >= 9_000
