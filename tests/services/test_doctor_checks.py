@@ -6,6 +6,8 @@ have no __init__.py, so two modules called test_doctor would collide.)
 
 from __future__ import annotations
 
+import pytest
+
 from exactlink.models import RateLimitState
 from exactlink.services import doctor
 from services.test_activation import (
@@ -15,7 +17,15 @@ from services.test_activation import (
     World,
     not_in_scope,
 )
-from services.test_activation import store as store_fixture  # noqa: F401 (the `store` fixture)
+
+
+@pytest.fixture
+def store(tmp_path):
+    from exactlink.adapters.store import Store
+
+    s = Store(tmp_path / "state.db")
+    yield s
+    s.close()
 
 
 class App:
