@@ -1,0 +1,129 @@
+"""Benchmark: `exactlink exact activate --all` for 5,000 clients and 5,000 divisions.
+
+    python benchmarks/bench_activate.py [--clients N] [--seed S]
+
+Against the sandbox over real HTTP, in a temporary home: a portal, the clients imported from a CSV
+built from the seed (name + VAT number), the app set (insecure file storage: no keyring needed),
+one connection (paste mode, scripted consent), then `exact activate --all --json`. Prints the wall
+time of the activation alone and the HTTP calls it made against the floor: one ``current/Me``, the
+pages of ``system/Divisions`` (60 a page) and one probe per matched, allowed client.
+
+The sandbox's minute limit is raised: on real Exact the 84 list pages of one division would wait
+for the minute resets (60 calls a minute per division), which measures Exact, not exactlink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    from urllib.request import urlopen
+
+    from typer.testing import CliRunner
+
+    import exactlink.adapters.exact.oauth as oauth
+    from exactlink.cli import context
+    from exactlink.cli.app import app
+    from exactlink.sandbox import Sandbox
+    from exactlink.sandbox.autoconsent import authorize
+
+    home = tempfile.mkdtemp(prefix="exactlink-bench-")
+    os.environ["EXACTLINK_HOME"] = home
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    runner = CliRunner()
+
+    def cli(*argv: str, input: str | None = None):
+        result = runner.invoke(app, list(argv), input=input, catch_exceptions=False)
+        context.set_current(None)
+        if result.exit_code not in (0, 3, 6):
+            raise SystemExit(f"{argv}: exit {result.exit_code}\n{result.stderr}")
+        return result
+
+    def stats(sb) -> dict:
+        with urlopen(sb.base_url + "/_sandbox/stats", timeout=10) as response:
+            return json.loads(response.read())
+
+    redirect = "http://127.0.0.1:8765/callback"
+    sb = Sandbox(
+        clients=args.clients, seed=args.seed, redirect_uri=redirect, minutely_limit=10**6
+    ).start()
+    try:
+        seed = sb.seed
+        cli("portal", "create", "Bench", "--email", "kantoor@example.nl")
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["name", "vat", "access_granted"])
+        for company in seed["companies"]:
+            if company["kind"] == "client":
+                writer.writerow([company["name"], company["vat_number"], "yes"])
+        cli("client", "import", "-", "--format", "csv", input=buf.getvalue())
+        cli(
+            "exact",
+            "app",
+            "set",
+            "--client-id",
+            seed["app"]["client_id"],
+            "--redirect-uri",
+            redirect,
+            "--base-url",
+            sb.base_url,
+            "--insecure-storage",
+            input=seed["app"]["client_secret"] + "\n",
+        )
+        state = "bench-state"
+        oauth.new_state = lambda: state
+        login = seed["logins"][0]
+        url = (
+            f"{sb.base_url}/api/oauth2/auth?client_id={seed['app']['client_id']}"
+            f"&redirect_uri={redirect}&response_type=code&state={state}"
+        )
+        landed = authorize(url, login["username"], login["password"])
+        cli("exact", "connect", "--no-browser", input=landed + "\n")
+
+        before = stats(sb)
+        start = time.perf_counter()
+        result = cli("--json", "exact", "activate", "--all")
+        elapsed = time.perf_counter() - start
+        after = stats(sb)
+        body = json.loads(result.stdout)
+        calls = sum(after["api_calls"].values()) - sum(before["api_calls"].values())
+        visible = len(seed["visible_divisions"])
+        pages = -(-visible // 60)
+        probes = body["data"]["probes"]
+        floor = 1 + pages + probes
+
+        start2 = time.perf_counter()
+        again = cli("--json", "exact", "activate", "--all")
+        elapsed2 = time.perf_counter() - start2
+        changed = sum(1 for c in json.loads(again.stdout)["data"]["clients"] if c["changed"])
+        print(f"clients / divisions listed : {args.clients:,} / {visible:,}")
+        print(f"activate --all wall time   : {elapsed:.2f} s  (status {body['status']})")
+        print(f"outcomes                   : {body['data']['counts']}")
+        print(
+            f"HTTP calls                 : {calls}  (floor {floor} = 1 Me + {pages} pages"
+            f" + {probes} probes)"
+        )
+        print(f"second run                 : {elapsed2:.2f} s, {changed} changed")
+    finally:
+        sb.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
