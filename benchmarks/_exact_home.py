@@ -1,0 +1,77 @@
+"""Shared by the Exact benchmarks: a temporary home connected to a fresh sandbox through the
+real CLI (paste mode, scripted consent), with the insecure file store so it runs anywhere."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(home: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
+    done = subprocess.run(
+        [sys.executable, "-m", "exactlink", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"exactlink {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+def connected_home(clients: int = 6):
+    """(sandbox, home): the portal connected to a new sandbox."""
+    from exactlink.sandbox import Sandbox
+    from exactlink.sandbox.autoconsent import authorize
+
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    sb = Sandbox(clients=clients, seed=1, redirect_uri=redirect).start()
+    home = tempfile.mkdtemp(prefix="exactlink-bench-")
+    app = sb.seed["app"]
+    run(home, "portal", "create", "Bench", "--email", "bench@example.nl")
+    run(
+        home,
+        "exact",
+        "app",
+        "set",
+        "--client-id",
+        app["client_id"],
+        "--redirect-uri",
+        redirect,
+        "--base-url",
+        sb.base_url,
+        "--insecure-storage",
+        input=app["client_secret"] + "\n",
+    )
+    env = {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exactlink", "exact", "connect", "--no-browser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    firm = next(lg for lg in sb.seed["logins"] if lg["role"] == "firm")
+    for line in proc.stderr:
+        if line.startswith(sb.base_url + "/api/oauth2/auth?"):
+            location = authorize(line.strip(), firm["username"], firm["password"])
+            proc.stdin.write(location + "\n")
+            proc.stdin.flush()
+            break
+    _out, err = proc.communicate(timeout=60)
+    if proc.returncode != 0:
+        raise SystemExit("connect failed: " + err)
+    return sb, home
