@@ -2,9 +2,116 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
 
-def demo() -> None:
-    """Run the whole flow against a local sandbox: portal, clients, connect, activate, doctor."""
-    from exactlink.errors import ExactlinkError
+import typer
 
-    raise ExactlinkError("demo is not built yet")
+if TYPE_CHECKING:
+    from exactlink.cli.output import Output
+    from exactlink.services.demo import DemoSummary
+
+
+def demo(
+    clients: Annotated[
+        int,
+        typer.Option("--clients", min=7, help="Client administrations in the sandbox (7 or more)."),
+    ] = 8,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the temporary home afterwards and print its --home."),
+    ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive",
+            help="Open your browser and log in yourself, instead of the scripted browser.",
+        ),
+    ] = False,
+) -> None:
+    """Run the whole job against a local Exact Online: portal, clients, connect, activate, doctor.
+
+    Every step is the real command a user types, run in a temporary home against the sandbox
+    (nothing reaches Exact Online, nothing is left behind unless --keep). The sandbox's throwaway
+    secrets go to a file in that home (--insecure-storage), so no keyring is needed.
+    """
+    from exactlink.cli.context import current
+    from exactlink.services.demo import DemoOptions, run_demo
+
+    ctx = current()
+    reporter = _Narrator(ctx.out)
+    summary = run_demo(DemoOptions(clients=clients, keep=keep, interactive=interactive), reporter)
+    if ctx.json:
+        ctx.out.result("success", summary.to_dict())
+        return
+    _render_summary(ctx.out, summary)
+
+
+class _Narrator:
+    """The demo's voice on stderr; the commands' own output indented below their line."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+
+    def step(self, number: int, total: int, title: str, command: str) -> None:
+        from exactlink.i18n import _
+
+        self.out.info("")
+        self.out.info(
+            _("Step {number}/{total}: {title}").format(number=number, total=total, title=title)
+        )
+        self.out.info(f"  $ {command}")
+
+    def explain(self, text: str) -> None:
+        self.out.info(f"  # {text}")
+
+    def output(self, line: str, stream: str) -> None:
+        # Both of the command's streams are the demo's narration: with --json, stdout holds only
+        # the demo's own result.
+        self.out.info(f"    {line}" if line else "")
+
+
+def _render_summary(out: Output, summary: DemoSummary) -> None:
+    from exactlink.i18n import _
+
+    lines = [
+        "",
+        _("Summary"),
+        "  " + _("Portal:      {name} ({email})").format(**summary.portal),
+        "  "
+        + _("Clients:     {counts}").format(
+            counts=", ".join(f"{count} {status}" for status, count in summary.clients.items())
+            or "-"
+        ),
+        "  " + _("Activated:   {count}").format(count=len(summary.activations)),
+    ]
+    lines += [f"    - {item['client']} → {item['division']}" for item in summary.activations]
+    doctor = summary.doctor
+    lines.append(
+        "  "
+        + _("Doctor:      {client}: exit {code}").format(
+            client=doctor["client"], code=doctor["exit_code"]
+        )
+    )
+    for check in doctor["failed"]:
+        text = check.get("message") or check.get("title") or check.get("name") or ""
+        lines.append(f"    ✗ {text}")
+        fix = check.get("fix") or check.get("hint")
+        if fix:
+            lines.append(f"      {_('Fix:')} {fix}")
+    if summary.home:
+        lines += [
+            "",
+            _("The demo's home was kept. Explore it with, for example:"),
+            f"  exactlink --home {summary.home} client list",
+            f"  exactlink --home {summary.home} log",
+            _(
+                "(The sandbox stopped with the demo: commands that talk to Exact Online fail there.)"
+            ),
+        ]
+    else:
+        lines += ["", _("The temporary home was removed; nothing was left behind.")]
+    lines.append(
+        _("Next: docs/getting-started.md walks through the same steps with your firm's real data.")
+    )
+    for line in lines:
+        out.line(line)

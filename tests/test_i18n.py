@@ -1,0 +1,187 @@
+"""Dutch and English: every message translated, the same exit codes and JSON in both languages.
+
+The catalogue check extracts the messages from the current source (as `scripts/i18n.py extract`
+does) and fails on any message without a good Dutch translation; its output lists what to do.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_i18n_script():
+    pytest.importorskip("babel", reason="Babel is in the test extra: pip install '.[test]'")
+    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return _load_i18n_script()
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A test that switches the process to Dutch must not leave it there."""
+    yield
+    from exactlink.i18n import set_language
+
+    set_language("en")
+
+
+# -- the catalogue --------------------------------------------------------------------------------
+def test_every_message_has_a_dutch_translation(script):
+    template = script.extract()
+    assert len(template) > 50, "extraction found suspiciously few messages"
+    found = script.check(template)
+    assert not found, (
+        "Messages without a good Dutch translation. Run `python scripts/i18n.py all`, translate "
+        "the listed entries in src/exactlink/locale/nl/LC_MESSAGES/exactlink.po, then "
+        "`python scripts/i18n.py compile`:\n" + "\n".join(str(p) for p in found)
+    )
+
+
+def test_check_finds_a_missing_a_fuzzy_and_a_broken_translation(script):
+    from babel.messages.catalog import Catalog
+
+    template = Catalog(locale=None)
+    template.add("Client '{name}' does not exist.")
+    template.add("Run `exactlink doctor`.")
+    template.add("Portal gone.")
+    template.add("Pass --force.")
+    template.add("Brand new.")
+    nl = Catalog(locale="nl")
+    nl.add("Client '{name}' does not exist.", "Klant '{naam}' bestaat niet.")
+    nl.add("Run `exactlink doctor`.", "Voer `exactlink dokter` uit.")
+    nl.add("Portal gone.", "Portaal weg.", flags=["fuzzy"])
+    nl.add("Pass --force.", "Geef --forceer mee.")
+    nl.add("Removed long ago.", "Lang geleden verwijderd.")
+    found = {(p.msgid, p.what.split(" (")[0]) for p in script.problems(nl, template)}
+    assert found == {
+        ("Client '{name}' does not exist.", "placeholders differ"),
+        ("Run `exactlink doctor`.", "`commands` differ"),
+        ("Portal gone.", "fuzzy"),
+        ("Pass --force.", "--options differ"),
+        ("Brand new.", "missing"),
+        ("Removed long ago.", "stale: no longer in the source"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("msgid", "msgstr", "ok"),
+    [
+        ("{count} client(s) in {portal}", "{portal} heeft {count} klant(en)", True),
+        ("within {seconds:.0f} s", "binnen {seconds} s", False),
+        ("a literal {{brace}}", "een letterlijke {{accolade}}", True),
+        ("`exactlink portal list`", "`exactlink portal list`", True),
+        ("--insecure-storage", "--onveilige-opslag", False),
+    ],
+)
+def test_what_a_translation_must_keep(script, msgid, msgstr, ok):
+    assert (script.compare(msgid, msgstr) == []) is ok
+
+
+def test_compiled_catalogue_ships_in_the_package():
+    """The .mo is committed inside the package (hatch puts the whole package in the wheel)."""
+    from exactlink.i18n import LOCALE_DIR
+
+    mo = LOCALE_DIR / "nl" / "LC_MESSAGES" / "exactlink.mo"
+    assert mo.is_file() and mo.stat().st_size > 1000
+
+
+# -- choosing the language ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("explicit", "env", "expected"),
+    [
+        ("nl", {"EXACTLINK_LANG": "en"}, "nl"),
+        (None, {"EXACTLINK_LANG": "nl"}, "nl"),
+        (None, {"LANG": "nl_BE.UTF-8"}, "nl"),
+        (None, {"LC_ALL": "nl_NL.UTF-8", "LANG": "en_GB.UTF-8"}, "nl"),
+        (None, {"LANG": "fr_BE.UTF-8"}, "en"),
+        (None, {}, "en"),
+    ],
+)
+def test_language_comes_from_flag_then_env_then_locale(monkeypatch, explicit, env, expected):
+    from exactlink.i18n import detect_language
+
+    for name in ("EXACTLINK_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert detect_language(explicit) == expected
+
+
+def test_dutch_catalogue_is_used():
+    from exactlink.i18n import _, ngettext, set_language
+
+    set_language("nl")
+    assert _("Hint:") == "Tip:"
+    assert _("Error:") == "Fout:"
+    assert ngettext("{count} client", "{count} clients", 2) in (
+        "{count} klanten",
+        "{count} clients",
+    )
+    set_language("en")
+    assert _("Hint:") == "Hint:"
+
+
+# -- the same failure in both languages -----------------------------------------------------------
+FAILING = [
+    # (command, exit code, English fragment, Dutch fragment)
+    (["portal", "show", "Nergens"], 3, "Portal 'Nergens' does not exist", "bestaat niet"),
+    (["client", "list"], 3, "No portal chosen", "Geen portaal gekozen"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "english", "dutch"), FAILING)
+def test_failure_reads_in_dutch_and_english_with_the_same_exit_code(
+    cli, args, code, english, dutch
+):
+    en = cli("--lang", "en", *args)
+    nl = cli("--lang", "nl", *args)
+    assert en.exit_code == nl.exit_code == code, (en.stderr, nl.stderr)
+    assert english in en.stderr and "Error:" in en.stderr
+    assert dutch in nl.stderr and "Fout:" in nl.stderr
+    assert "Error:" not in nl.stderr
+
+
+@pytest.mark.parametrize(("args", "code", "english", "dutch"), FAILING)
+def test_json_envelope_is_the_same_in_both_languages(cli, args, code, english, dutch):
+    en = cli("--lang", "en", "--json", *args)
+    nl = cli("--lang", "nl", "--json", *args)
+    assert en.exit_code == nl.exit_code == code
+    en_doc, nl_doc = json.loads(en.stdout), json.loads(nl.stdout)
+    assert en_doc["status"] == nl_doc["status"] == "error"
+    assert [e["code"] for e in en_doc["errors"]] == [e["code"] for e in nl_doc["errors"]]
+    assert _without_prose(en_doc) == _without_prose(nl_doc)
+
+
+def test_json_data_is_identical_in_both_languages(cli):
+    created = cli("portal", "create", "Kantoor Peeters", "--email", "info@peeters.be", "--json")
+    assert created.exit_code == 0, created.stderr
+    for args in (["portal", "list"], ["portal", "show", "Kantoor Peeters"]):
+        en = cli("--lang", "en", "--json", *args)
+        nl = cli("--lang", "nl", "--json", *args)
+        assert en.exit_code == nl.exit_code == 0
+        assert en.stdout == nl.stdout
+
+
+def _without_prose(value):
+    """The envelope with its human ``message``/``hint`` texts blanked (they follow --lang)."""
+    if isinstance(value, dict):
+        return {
+            k: ("…" if k in ("message", "hint") else _without_prose(v)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_prose(v) for v in value]
+    return value
