@@ -1,0 +1,155 @@
+"""A person at a terminal: the hidden secret prompt of `exact app set` and the paste prompt of
+`exact connect --no-browser`, driven through a real pseudo-terminal (pexpect).
+
+Everything else in the suite runs without a TTY; these are the two places where exactlink asks
+a person something, so they are tested the way a person meets them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect drives the pseudo-terminal")
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals only")
+
+PORTAL = "Kantoor Peeters"
+
+
+def spawn(home, *args: str, timeout: float = 30):
+    """`exactlink --home HOME ARGS` on a fresh pseudo-terminal, 200 columns wide."""
+    env = dict(os.environ, NO_COLOR="1", TERM="xterm", EXACTLINK_LANG="en")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "exactlink", "--home", str(home), *args],
+        env=env,
+        encoding="utf-8",
+        timeout=timeout,
+        dimensions=(40, 200),
+    )
+    return child
+
+
+def finish(child) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def run(home, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "exactlink", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def world(sandbox_factory, tmp_path):
+    """A sandbox, and a home with a portal in it."""
+    sb = sandbox_factory(clients=7, seed=1)
+    home = tmp_path / "home"
+    created = run(home, "portal", "create", PORTAL, "--email", "kantoor@example.be")
+    assert created.returncode == 0, created.stderr
+    return sb, home
+
+
+def set_app_on_a_terminal(sb, home) -> str:
+    """Type the client secret at the hidden prompt; return everything the terminal showed."""
+    app = sb.seed["app"]
+    child = spawn(
+        home,
+        "exact",
+        "app",
+        "set",
+        "--client-id",
+        app["client_id"],
+        "--redirect-uri",
+        app["redirect_uri"],
+        "--base-url",
+        sb.base_url,
+        "--insecure-storage",
+    )
+    child.expect_exact("Client secret (input hidden): ")
+    shown = child.before + child.after
+    child.sendline(app["client_secret"])
+    assert finish(child) == 0, child.before
+    return shown + child.before
+
+
+def test_secret_prompt_hides_what_is_typed(world):
+    sb, home = world
+    secret = sb.seed["app"]["client_secret"]
+    screen = set_app_on_a_terminal(sb, home)
+    assert secret not in screen  # not echoed: the terminal never showed it
+    assert "Exact app" in screen and "set" in screen
+
+    shown = run(home, "--json", "exact", "app", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["secret_stored"] is True
+    assert secret not in shown.stdout + shown.stderr
+
+
+def test_empty_secret_at_the_prompt_is_refused(world):
+    sb, home = world
+    app = sb.seed["app"]
+    child = spawn(
+        home,
+        "exact",
+        "app",
+        "set",
+        "--client-id",
+        app["client_id"],
+        "--redirect-uri",
+        app["redirect_uri"],
+        "--base-url",
+        sb.base_url,
+        "--insecure-storage",
+    )
+    child.expect_exact("Client secret (input hidden): ")
+    child.sendline("")
+    code = finish(child)
+    assert code == 2, child.before
+
+
+def test_connect_no_browser_shows_the_address_and_accepts_the_pasted_one(world):
+    from exactlink.sandbox.autoconsent import authorize
+
+    sb, home = world
+    set_app_on_a_terminal(sb, home)
+    firm = next(login for login in sb.seed["logins"] if login["role"] == "firm")
+
+    child = spawn(home, "exact", "connect", "--no-browser", "--timeout", "60")
+    child.expect_exact("Open this address in a browser and sign in to Exact Online:")
+    child.expect(r"(http://127\.0\.0\.1:\d+/api/oauth2/auth\?\S+)")
+    url = child.match.group(1)
+    child.expect_exact("paste the address the browser landed on:")
+
+    # The person logs in and presses Allow in a browser elsewhere (over SSH, say); the browser
+    # lands on the redirect URI, which nothing listens on, and the person copies that address.
+    landed = authorize(url, firm["username"], firm["password"])
+    assert "code=" in landed and "state=" in landed
+    child.sendline(landed)
+    child.expect_exact("Connected " + PORTAL)
+    assert finish(child) == 0, child.before
+
+    status = run(home, "--json", "exact", "status")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["exact_username"] == firm["username"]
+
+
+def test_pasting_a_foreign_address_is_refused(world):
+    sb, home = world
+    set_app_on_a_terminal(sb, home)
+    child = spawn(home, "exact", "connect", "--no-browser", "--timeout", "60")
+    child.expect_exact("paste the address the browser landed on:")
+    child.sendline(sb.seed["app"]["redirect_uri"] + "?code=XTzM%21stale&state=not-this-attempt")
+    code = finish(child)
+    assert code == 2, child.before
+    assert "Error:" in child.before
