@@ -3,7 +3,7 @@ remove)."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,13 +11,13 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="Manage the portal's clients.")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     pending = "pending"
     granted = "granted"
     active = "active"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     csv = "csv"
     json = "json"
 
