@@ -7,7 +7,7 @@ import threading
 import pytest
 import requests
 
-from support.sandbox import advance, api_get, connect, control, refresh
+from support.sandbox import advance, api_get, connect, control, refresh, usable_division
 
 
 def test_clock_advances(sandbox):
@@ -42,7 +42,7 @@ def test_seed_endpoint_equals_python_seed(sandbox):
 
 def test_grant_control(sandbox):
     tokens = connect(sandbox)
-    division = sandbox.seed["visible_divisions"][-1]
+    division = usable_division(sandbox)
     reply = control(sandbox, "POST", "grant", {"remove": [division]})
     assert division not in reply.json()["divisions"]
     path = f"{division}/crm/Accounts"
@@ -55,7 +55,7 @@ def test_grant_control(sandbox):
 
 
 def test_access_control_and_errors(sandbox):
-    division = sandbox.seed["visible_divisions"][-1]
+    division = usable_division(sandbox)
     reply = control(sandbox, "POST", "access", {"division": division, "has_access": False})
     assert reply.status_code == 200 and reply.json()["has_access"] is False
     tokens = connect(sandbox)
@@ -70,7 +70,7 @@ def test_access_control_and_errors(sandbox):
 
 def test_company_control(sandbox):
     tokens = connect(sandbox)
-    division = sandbox.seed["visible_divisions"][-1]
+    division = usable_division(sandbox)
     reply = control(
         sandbox, "POST", "company", {"division": division, "blocking_status": 4, "status": 2}
     )

@@ -47,7 +47,13 @@ def test_minutely_limit_gives_429_with_only_minutely_headers(sandbox_factory):
     assert _headers(limited) == MINUTELY
     assert limited.headers["X-RateLimit-Minutely-Remaining"] == "0"
     # Other divisions have their own budget (per app, per division).
-    other = sb.seed["visible_divisions"][0]
+    other = next(
+        c["division"]
+        for c in sb.seed["companies"]
+        if c["division"] in sb.seed["visible_divisions"]
+        and c["blocking_status"] == 0
+        and c["division"] != division
+    )
     assert api_get(sb, token, f"{other}/crm/Accounts", {"$select": "ID"}).status_code == 200
     advance(sb, 60)
     assert api_get(sb, token, f"{division}/system/Divisions").status_code == 200

@@ -112,3 +112,14 @@ def advance(sb, seconds: float) -> dict:
     reply = control(sb, "POST", "clock", {"advance_seconds": seconds})
     assert reply.status_code == 200, reply.text
     return reply.json()
+
+
+def usable_division(sb) -> int:
+    """A client division the firm login sees and may use: visible, granted, not blocked."""
+    return next(
+        c["division"]
+        for c in reversed(sb.seed["companies"])
+        if c["division"] in sb.seed["visible_divisions"]
+        and c["kind"] == "client"
+        and c["blocking_status"] == 0
+    )

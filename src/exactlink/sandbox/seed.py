@@ -9,6 +9,7 @@ not depend on the rest of exactlink); the tests validate them with python-stdnum
 from __future__ import annotations
 
 import random
+import unicodedata
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -332,7 +333,8 @@ def _slug(name: str) -> str:
     words = [
         w for w in name.split() if w.rstrip(".") not in {"B.V", "BV", "N.V", "NV", "VOF", "V.O.F"}
     ]
-    ascii_name = " ".join(words[:2]).encode("ascii", "ignore").decode()
+    folded = unicodedata.normalize("NFKD", " ".join(words[:2]))
+    ascii_name = folded.encode("ascii", "ignore").decode()
     keep = "".join(ch.lower() if ch.isalnum() else "-" for ch in ascii_name)
     return "-".join(part for part in keep.split("-") if part) or "client"
 
@@ -438,7 +440,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
     client_list = companies[1:]
     order = list(range(len(client_list)))
     rng.shuffle(order)
-    roles = ["archived", "blocked", "no_access", "own_login", "hq_owner", "inactive"]
+    roles = ["own_login", "archived", "blocked", "no_access", "hq_owner", "inactive"]
     assigned: dict[str, Company] = {}
     for role, idx in zip(roles, order, strict=False):
         assigned[role] = client_list[idx]
@@ -465,7 +467,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
             username=f"{owner_first.lower()}@{_slug(own.name)}.example",
             password="client-" + "".join(rng.choice("0123456789") for _ in range(6)),
             user_id=_guid(rng),
-            full_name=f"{owner_first} {own.name.split()[0]}",
+            full_name=f"{owner_first} {rng.choice(_BE_SURNAMES if own.country == 'BE' else _NL_SURNAMES)}",
             email=f"{owner_first.lower()}@{_slug(own.name)}.example",
             role="client",
             company=own.division,

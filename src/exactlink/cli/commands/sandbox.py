@@ -2,8 +2,146 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
     no_args_is_help=True, help="A local Exact Online for tests, demos and rehearsals."
 )
+
+
+def _parse_switch(text: str) -> tuple[str, object]:
+    """``name=value`` with a JSON value (``true``, ``3``, ``null``) or a bare string."""
+    import json
+
+    from exactlink.errors import UsageError
+
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--switch needs NAME=VALUE, got {text!r}", hint="See docs/sandbox.md.")
+    try:
+        return name.strip(), json.loads(raw)
+    except ValueError:
+        return name.strip(), raw
+
+
+@app.command("serve")
+def sandbox_serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Loopback address to bind: 127.0.0.1, localhost or ::1.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 0,
+    clients: Annotated[
+        int, typer.Option("--clients", min=0, help="Number of client companies in the seed.")
+    ] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated world.")] = 1,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--redirect-uri",
+            help="Redirect URI registered for the app (default http://127.0.0.1:8765/callback).",
+        ),
+    ] = None,
+    switch: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--switch",
+            metavar="NAME=VALUE",
+            help="Set a sandbox switch or limit, e.g. --switch list_archived=false (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Run a local Exact Online in the foreground until Ctrl-C.
+
+    Prints the base URL, the registered app (client id, secret, redirect URI) and the logins;
+    with --json one JSON line instead. Test controls live under /_sandbox/ (docs/sandbox.md).
+    """
+    import json
+    import signal
+
+    from exactlink.cli.context import current
+    from exactlink.errors import ExactUnreachable, UsageError
+    from exactlink.i18n import _
+    from exactlink.sandbox import PortInUseError, Sandbox
+
+    ctx = current()
+    switches = dict(_parse_switch(item) for item in switch or [])
+    try:
+        sb = Sandbox(
+            clients=clients, seed=seed, port=port, redirect_uri=redirect_uri, host=host, **switches
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc), hint=_("See docs/sandbox.md for hosts and switches.")) from None
+    try:
+        sb.start()
+    except PortInUseError:
+        raise ExactUnreachable(
+            _("Port {port} on {host} is already in use.").format(port=port, host=host),
+            hint=_("Choose another port with --port, or --port 0 for a free one."),
+        ) from None
+    except OSError as exc:
+        raise ExactUnreachable(
+            _("Cannot listen on {host}:{port}: {error}").format(host=host, port=port, error=exc)
+        ) from None
+
+    # A plain `kill` (SIGTERM) stops it as cleanly as Ctrl-C.
+    def _terminate(signum, frame):  # pragma: no cover - signal plumbing
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        data = sb.seed
+        app_info, firm_login = data["app"], data["logins"][0]
+        if ctx.json:
+            line = {
+                "base_url": sb.base_url,
+                "client_id": app_info["client_id"],
+                "client_secret": app_info["client_secret"],
+                "redirect_uri": app_info["redirect_uri"],
+                "username": firm_login["username"],
+                "password": firm_login["password"],
+                "auth_url": f"{sb.base_url}/api/oauth2/auth",
+                "token_url": f"{sb.base_url}/api/oauth2/token",
+                "seed_url": f"{sb.base_url}/_sandbox/seed",
+                "clients": clients,
+                "seed": seed,
+                "firm": data["firm"],
+                "logins": [
+                    {k: login[k] for k in ("username", "password", "role", "full_name", "company")}
+                    for login in data["logins"]
+                ],
+            }
+            ctx.out.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            ctx.out.stdout.flush()
+        else:
+            ctx.out.fields(
+                [
+                    ("base URL", sb.base_url),
+                    ("client id", app_info["client_id"]),
+                    ("client secret", app_info["client_secret"]),
+                    ("redirect URI", app_info["redirect_uri"]),
+                    ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
+                    ("clients", clients),
+                    ("seed", f"{sb.base_url}/_sandbox/seed"),
+                ]
+            )
+            ctx.out.line()
+            ctx.out.table(
+                ["username", "password", "role", "name"],
+                [
+                    (lg["username"], lg["password"], lg["role"], lg["full_name"])
+                    for lg in data["logins"]
+                ],
+            )
+            ctx.out.stdout.flush()
+        ctx.out.info(_("Sandbox running at {url}. Press Ctrl-C to stop.").format(url=sb.base_url))
+        try:
+            sb.serve_forever()
+        except KeyboardInterrupt:
+            ctx.out.info(_("Sandbox stopped."))
+    finally:
+        sb.stop()
+        signal.signal(signal.SIGTERM, previous)
