@@ -180,8 +180,81 @@ def _without_prose(value):
     """The envelope with its human ``message``/``hint`` texts blanked (they follow --lang)."""
     if isinstance(value, dict):
         return {
-            k: ("…" if k in ("message", "hint") else _without_prose(v)) for k, v in value.items()
+            k: ("…" if k in ("message", "hint", "fix") else _without_prose(v))
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [_without_prose(v) for v in value]
     return value
+
+
+# -- the same failing doctor run, in both languages -----------------------------------------------
+@pytest.fixture
+def missing_administration(sandbox_factory, cli, monkeypatch):
+    """A connected portal and a granted client whose administration is not granted to the app."""
+    from adapters.exact.exactkit import PORTAL, World, connect_inprocess, free_port
+
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    world = World(sandbox_factory(clients=8, seed=1, redirect_uri=redirect), redirect)
+    assert cli("portal", "create", PORTAL, "--email", "kantoor@example.be").exit_code == 0
+    app_set = cli(
+        "exact",
+        "app",
+        "set",
+        "--client-id",
+        world.app["client_id"],
+        "--redirect-uri",
+        redirect,
+        "--base-url",
+        world.sb.base_url,
+        "--insecure-storage",
+        input=world.app["client_secret"] + "\n",
+    )
+    assert app_set.exit_code == 0, app_set.stderr
+    connected = connect_inprocess(world, cli, monkeypatch)
+    assert connected.exit_code == 0, connected.stderr
+    company = next(
+        c
+        for c in world.sb.seed["companies"]
+        if c["kind"] == "client"
+        and not c["granted_to_app"]
+        and c["login_has_access"]
+        and c["status"] == 1
+        and not c["blocking_status"]
+    )
+    added = cli(
+        "client", "add", company["name"], "--vat", company["vat_number"], "--access-granted"
+    )
+    assert added.exit_code == 0, added.stderr
+    return company["name"]
+
+
+def test_failing_doctor_in_dutch_and_english(cli, missing_administration):
+    client = missing_administration
+    en = cli("--lang", "en", "doctor", "--client", client)
+    nl = cli("--lang", "nl", "doctor", "--client", client)
+    assert en.exit_code == nl.exit_code == 10
+    # English: the checklist, the finding, and Exact's screens with their English names too.
+    assert "✗ division_listed" in en.stdout
+    assert "Doctor found 1 problem." in en.stderr
+    assert "Security Center" in en.stdout and "Manage administrations" in en.stdout
+    # Dutch: the same checklist, in Dutch, with Exact's Dutch screen names.
+    assert "✗ division_listed" in nl.stdout
+    assert "Doctor vond 1 probleem." in nl.stderr
+    assert "Fout:" in nl.stderr and "Error:" not in nl.stderr
+    assert "Beveiligingscentrum > Machtigingen voor mijn apps" in nl.stdout
+    assert "Administraties beheren" in nl.stdout
+    assert "Security Center" not in nl.stdout
+    assert "is not granted" not in nl.stdout and "None of the" not in nl.stdout
+
+
+def test_doctor_json_has_the_same_checks_in_both_languages(cli, missing_administration):
+    client = missing_administration
+    en = cli("--lang", "en", "--json", "doctor", "--client", client)
+    nl = cli("--lang", "nl", "--json", "doctor", "--client", client)
+    assert en.exit_code == nl.exit_code == 10
+    en_doc, nl_doc = json.loads(en.stdout), json.loads(nl.stdout)
+    assert [(c["id"], c["status"]) for c in en_doc["checks"]] == [
+        (c["id"], c["status"]) for c in nl_doc["checks"]
+    ]
+    assert _without_prose(en_doc) == _without_prose(nl_doc)
