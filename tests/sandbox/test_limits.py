@@ -121,3 +121,14 @@ def test_limits_are_configurable_at_run_time(sandbox):
     assert api_get(sandbox, token, path).status_code == 429
     bad = control(sandbox, "POST", "limits", {"html_401": True})
     assert bad.status_code == 400
+
+
+def test_blocked_status_switch(sandbox_factory):
+    sb = sandbox_factory(clients=3, error_limit=1, blocked_status=403)
+    token = connect(sb)["access_token"]
+    path = f"{sb.seed['firm']['division']}/crm/Accounts"
+    api_get(sb, token, path)
+    api_get(sb, token, path)
+    blocked = api_get(sb, token, path, {"$select": "ID"})
+    assert blocked.status_code == 403
+    assert blocked.headers["Reason"] == "ErrorLimitExceeded"

@@ -418,3 +418,38 @@ def test_revoke_kills_refresh_and_access_tokens(sandbox):
     dead = refresh(sandbox, tokens["refresh_token"])
     assert dead.status_code == 400
     assert dead.json()["error"] == "invalid_grant"
+
+
+def test_token_type_switch(sandbox_factory):
+    sb = sandbox_factory(clients=3, token_type="Bearer")
+    assert connect(sb)["token_type"] == "Bearer"
+
+
+def test_basic_auth_can_be_refused(sandbox_factory):
+    sb = sandbox_factory(clients=3, accept_basic_auth=False)
+    app = sb.seed["app"]
+    code = get_code(sb)
+    reply = requests.post(
+        f"{sb.base_url}/api/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": app["redirect_uri"],
+        },
+        auth=(app["client_id"], app["client_secret"]),
+        timeout=5,
+    )
+    assert reply.status_code == 400
+    assert reply.json() == {"error": "invalid_client"}
+
+
+def test_token_endpoint_is_post_only(sandbox):
+    reply = requests.get(f"{sandbox.base_url}/api/oauth2/token", timeout=5)
+    assert reply.status_code == 405
+
+
+def test_unsupported_response_type_redirects_with_error(sandbox):
+    reply = requests.get(auth_url(sandbox, response_type="token"), allow_redirects=False, timeout=5)
+    assert reply.status_code == 302
+    q = _query(reply.headers["Location"])
+    assert q["error"] == "unsupported_response_type" and q["state"] == "st-1"

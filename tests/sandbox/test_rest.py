@@ -342,3 +342,50 @@ def test_test_app_without_division_scoping(sandbox_factory):
         c["division"] for c in sb.seed["companies"] if c["login_has_access"] and not c["hq"]
     )
     assert [r["Code"] for r in rows] == expected
+
+
+def test_only_get_is_served(sandbox):
+    token = connect(sandbox)["access_token"]
+    reply = requests.post(
+        f"{sandbox.base_url}/api/v1/{_practice(sandbox)}/crm/Accounts",
+        json={"Name": "x"},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        timeout=5,
+    )
+    assert reply.status_code == 405
+    assert reply.json()["error"]["message"]["value"] == "Method not allowed"
+
+
+def test_hrm_filter_uses_uppercase_hid(sandbox):
+    token = connect(sandbox)["access_token"]
+    path = f"{_practice(sandbox)}/hrm/Divisions"
+    ok = api_get(sandbox, token, path, {"$filter": "HID eq 1", "$select": "Code,HID"})
+    assert [r["Code"] for r in ok.json()["d"]["results"]] == [_practice(sandbox)]
+    assert api_get(sandbox, token, path, {"$filter": "Hid eq 1"}).status_code == 400
+
+
+def test_user_has_rights_needs_both_parameters(sandbox):
+    token = connect(sandbox)["access_token"]
+    reply = api_get(
+        sandbox, token, f"{_practice(sandbox)}/users/UserHasRights", {"action": "'GET'"}
+    )
+    assert reply.status_code == 400
+    assert "endpoint" in reply.json()["error"]["message"]["value"]
+
+
+def test_top_over_a_page_pages_with_a_reduced_top(sandbox):
+    token = connect(sandbox)["access_token"]
+    path = f"{_practice(sandbox)}/crm/Accounts"
+    reply = api_get(
+        sandbox, token, path, {"$select": "ID", "$top": "100", "$inlinecount": "allpages"}
+    )
+    d = reply.json()["d"]
+    assert len(d["results"]) == 60 and d["__count"] == "130"
+    assert "$top=40" in d["__next"]
+
+
+def test_top_bare_array_switch(sandbox_factory):
+    sb = sandbox_factory(clients=3, top_bare_array=False)
+    token = connect(sb)["access_token"]
+    d = api_get(sb, token, f"{_practice(sb)}/system/Divisions", {"$top": "1"}).json()["d"]
+    assert isinstance(d, dict) and len(d["results"]) == 1

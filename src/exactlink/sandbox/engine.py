@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from .seed import Company, Login, World
 from .settings import Settings
@@ -63,6 +63,7 @@ class Chain:
     last_success: float | None = None  # last successful token call that counts for 570 s
     day: int = -1
     day_calls: int = 0
+    tokens: list[str] = field(default_factory=list)  # every refresh token ever issued
 
 
 @dataclass
@@ -419,8 +420,8 @@ class Engine:
         if refused:
             return refused
         # §2.8 [C]: a new authorisation kills every earlier refresh token of this (app, login).
-        for token in self.refresh_tokens.values():
-            if token.key == key and token.state in ("current", "rotated"):
+        for token in self._chain_tokens(chain):
+            if token.state in ("current", "rotated"):
                 token.state = "obsoleted"
         chain.generation += 1
         return self._issue(key, chain, counts=self.settings.code_exchange_counts, reason="code")
@@ -493,13 +494,14 @@ class Engine:
         access = "AAEAA" + secrets.token_urlsafe(48)
         refresh = "Gcp7!IAAAA" + secrets.token_urlsafe(48)
         # Every issue invalidates earlier refresh tokens of the chain (§2.6 [C]).
-        for token in self.refresh_tokens.values():
-            if token.key == key and token.state == "current":
+        for token in self._chain_tokens(chain):
+            if token.state == "current":
                 token.state = "rotated"
         self.access_tokens[access] = AccessRecord(key, now + self.settings.access_token_seconds)
         self.refresh_tokens[refresh] = RefreshRecord(
             key, chain.generation, now, now + self.settings.refresh_token_days * 86400
         )
+        chain.tokens.append(refresh)
         if counts:
             chain.last_success = now
         chain.day_calls += 1
@@ -514,6 +516,9 @@ class Engine:
             },
             [("Cache-Control", "no-store"), ("Pragma", "no-cache")],
         )
+
+    def _chain_tokens(self, chain: Chain) -> list[RefreshRecord]:
+        return [self.refresh_tokens[t] for t in chain.tokens]
 
     def revoke(self, client_id: str, user_id: str) -> int:
         """Security Center > Revoke (§2.9): every token of the chain stops working."""
@@ -650,6 +655,4 @@ class Engine:
         except (ValueError, UnicodeDecodeError):
             return None
         user, _, password = raw.partition(":")
-        from urllib.parse import unquote_plus
-
         return unquote_plus(user), unquote_plus(password)

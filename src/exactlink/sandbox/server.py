@@ -16,7 +16,7 @@ import socket
 import threading
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import api, control, pages
 from .engine import Engine, Reply
@@ -280,8 +280,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _q(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
