@@ -312,7 +312,8 @@ class Sandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
-        self.seed: dict = {}
+        # Complete once started (base_url is known only then); the world itself is fixed now.
+        self.seed: dict = self.world.to_json(self.base_url)
 
     def start(self) -> Sandbox:
         """Bind and serve in a background thread; raises :class:`PortInUseError` if taken."""
