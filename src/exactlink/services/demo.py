@@ -293,7 +293,8 @@ def plan(
             [
                 (
                     _(
-                        "Your browser opens Exact Online's login page: log in as {username} with "
+                        "Log in on Exact Online's page in your browser (it opens by itself where "
+                        "there is a display; else open the address below) as {username} with "
                         "password {password}, then press Allow (Toestaan)."
                     )
                     if interactive
