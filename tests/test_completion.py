@@ -68,6 +68,9 @@ def test_source_script_for_each_shell(shell_env, shell, expected):
         ("exactlink cl", 1, "client"),
         ("exactlink ex", 1, "exact"),
         ("exactlink --la", 1, "--lang"),
+        ("exactlink exact ac", 2, "activate"),
+        ("exactlink client im", 2, "import"),
+        ("exactlink exact activate --ov", 3, "--overwrite"),
     ],
 )
 def test_bash_protocol_completes_commands_and_options(shell_env, words, cword, expected):
