@@ -1,0 +1,110 @@
+"""Parallel writers and a kill mid-import: the store loses nothing and leaves nothing half-done
+(DESIGN.md, "Local state": WAL, busy_timeout, one transaction per command)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+# One process running ``client add`` COUNT times, each a separate command (its own context,
+# database connection and transaction), as `xargs -P8 exactlink client add ...` would. The click
+# command tree is built once per process so the test measures the store, not typer's set-up.
+WORKER = """
+import sys
+import typer.main
+from exactlink.cli import context
+from exactlink.cli.app import app
+command = typer.main.get_command(app)
+worker, count = int(sys.argv[1]), int(sys.argv[2])
+failures = 0
+for i in range(count):
+    args = ["client", "add", f"Klant {worker}-{i}", "--access-granted", "-q"]
+    try:
+        command.main(args, prog_name="exactlink")
+    except SystemExit as exit:
+        failures += exit.code not in (0, None)
+    finally:
+        context.set_current(None)  # what main() does: close this command's store
+sys.exit(1 if failures else 0)
+"""
+
+
+def count_clients(home) -> int:
+    conn = sqlite3.connect(home / "state.db")
+    try:
+        return conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def integrity(home) -> str:
+    conn = sqlite3.connect(home / "state.db")
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_eight_processes_adding_fifty_clients_each(run_exactlink, isolated_home):
+    assert run_exactlink("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(worker), "50"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(8)
+    ]
+    results = [(proc.wait(timeout=120), *proc.communicate()) for proc in procs]
+    for code, _stdout, stderr in results:
+        assert code == 0, stderr
+        assert "database is locked" not in stderr
+        assert "Error" not in stderr
+    assert count_clients(isolated_home) == 400
+    assert integrity(isolated_home) == "ok"
+    listed = run_exactlink("client", "list", "--json", "--status", "granted")
+    assert len(listed.json()) == 400
+    events = run_exactlink("log", "--json").json()
+    assert sum(1 for e in events if e["action"] == "client.add") == 400
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_sigkill_during_an_import_leaves_none_or_all(run_exactlink, isolated_home, tmp_path):
+    assert run_exactlink("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+    rows = "".join(f"Klant {i:05d};k{i}@example.be;BE0403170701\n" for i in range(10_000))
+    path = tmp_path / "big.csv"
+    path.write_text("name;email;vat\n" + rows, encoding="utf-8")
+    command = [sys.executable, "-m", "exactlink", "client", "import", str(path), "-q"]
+
+    # How long a whole import takes here, in a throw-away home, to aim the kills inside it.
+    spare = dict(os.environ, EXACTLINK_HOME=str(tmp_path / "spare"))
+    subprocess.run([*command[:3], "portal", "create", "K", "--email", "k@k.be"], env=spare)
+    started = time.perf_counter()
+    subprocess.run(command, env=spare, check=True)
+    duration = time.perf_counter() - started
+
+    outcomes = []
+    for fraction in (0.6, 0.8, 0.95):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(duration * fraction)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert integrity(isolated_home) == "ok"
+        count = count_clients(isolated_home)
+        assert count in (0, 10_000)
+        outcomes.append((proc.returncode, count))
+        if count:
+            break
+    # Whatever the kills hit, the store still works and the import completes.
+    again = run_exactlink("client", "import", str(path), "--json")
+    assert again.exit_code == 0, again.stderr
+    assert count_clients(isolated_home) == 10_000
+    assert integrity(isolated_home) == "ok"
+    assert any(code == -signal.SIGKILL for code, _count in outcomes)
