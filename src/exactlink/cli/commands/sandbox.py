@@ -138,10 +138,10 @@ def sandbox_serve(
             )
             ctx.out.stdout.flush()
         ctx.out.info(_("Sandbox running at {url}. Press Ctrl-C to stop.").format(url=sb.base_url))
-        try:
-            sb.serve_forever()
-        except KeyboardInterrupt:
-            ctx.out.info(_("Sandbox stopped."))
+        sb.serve_forever()
+    except KeyboardInterrupt:
+        # Ctrl-C is how this command ends (also while the banner is still printing): exit 0.
+        ctx.out.info(_("Sandbox stopped."))
     finally:
         sb.stop()
         signal.signal(signal.SIGTERM, previous)
