@@ -34,7 +34,7 @@ from exactlink.errors import (
     RateLimited,
 )
 from exactlink.i18n import _
-from exactlink.services.ports import RateLimitState
+from exactlink.models import RateLimitState
 
 if TYPE_CHECKING:
     import requests

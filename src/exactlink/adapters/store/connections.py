@@ -16,8 +16,8 @@ from exactlink.models import (
     CONNECTION_CONNECTED,
     CONNECTION_DISCONNECTED,
     Connection,
+    RateLimitState,
 )
-from exactlink.services.ports import RateLimitState
 
 _FIELDS = (
     "id, portal_id, client_id, base_url, app_client_id, status, storage, exact_user_id, "
