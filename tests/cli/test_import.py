@@ -192,13 +192,3 @@ def test_import_events_in_the_audit_log(cli, portal, tmp_path):
     assert events[-1]["details"]["added"] == 3
     mine = cli("--json", "log", "--client", "Slagerij Janssens").json()
     assert [(e["action"], e["details"]["via"]) for e in mine] == [("client.add", "import")]
-
-
-def test_ten_thousand_rows_as_a_subprocess(run_exactlink, tmp_path):
-    assert run_exactlink("portal", "create", "K", "--email", "k@k.be").exit_code == 0
-    rows = "".join(f"Klant {i:05d} BV;klant{i}@example.be;BE0403170701\n" for i in range(10_000))
-    path = write(tmp_path, "big.csv", "name;email;vat\n" + rows)
-    result = run_exactlink("client", "import", path, "--json")
-    assert result.exit_code == 0, result.stderr
-    assert result.json()["data"]["added"] == 10_000
-    assert len(run_exactlink("client", "list", "--json").json()) == 10_000
