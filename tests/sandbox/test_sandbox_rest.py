@@ -389,3 +389,13 @@ def test_top_bare_array_switch(sandbox_factory):
     token = connect(sb)["access_token"]
     d = api_get(sb, token, f"{_practice(sb)}/system/Divisions", {"$top": "1"}).json()["d"]
     assert isinstance(d, dict) and len(d["results"]) == 1
+
+
+def test_keys_only_on_accounts(sandbox):
+    token = connect(sandbox)["access_token"]
+    division = _practice(sandbox)
+    assert api_get(sandbox, token, f"{division}/system/Divisions({division})").status_code == 404
+    missing = api_get(
+        sandbox, token, f"{division}/crm/Accounts(guid'00000000-0000-4000-8000-000000000000')"
+    )
+    assert missing.status_code == 404

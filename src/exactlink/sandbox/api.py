@@ -263,7 +263,8 @@ def _route(engine, method, query, auth, division, endpoint, headers) -> Reply:
         "users/UserHasRights",
         "crm/Accounts",
     }
-    if endpoint not in known and endpoint.split("(")[0] not in known:
+    # Only crm/Accounts is served by key, crm/Accounts(guid'…') (§1.2).
+    if endpoint not in known and not endpoint.startswith("crm/Accounts("):
         return _error(404, "Not found")
     if method != "GET":
         return _error(405, "Method not allowed")
