@@ -111,7 +111,10 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
     else:
         lines += ["", _("The temporary home was removed; nothing was left behind.")]
     lines.append(
-        _("Next: docs/getting-started.md walks through the same steps with your firm's real data.")
+        _(
+            "Next, with your firm's own data: `exactlink portal create NAME --email E` "
+            "(the guide: docs/getting-started.md)."
+        )
     )
     for line in lines:
         out.line(line)
