@@ -38,7 +38,7 @@ def _option_row(param: Any) -> str:
 
 def _usage(path: list[str], command: Any) -> str:
     pieces = ["exactlink", *path]
-    if getattr(command, "commands", None):
+    if subcommands(command):
         pieces.append("COMMAND [ARGS]...")
     else:
         for param in command.params:
@@ -48,6 +48,13 @@ def _usage(path: list[str], command: Any) -> str:
         if any(p.param_type_name == "option" for p in command.params):
             pieces.append("[OPTIONS]")
     return " ".join(pieces)
+
+
+def subcommands(command: Any) -> list[tuple[str, Any]]:
+    """A group's commands by name, loading lazily registered ones (cli/app.py COMMANDS)."""
+    if not hasattr(command, "list_commands"):
+        return []
+    return sorted((name, command.get_command(None, name)) for name in command.list_commands(None))
 
 
 def _render(path: list[str], command: Any, out: list[str]) -> None:
@@ -64,7 +71,7 @@ def _render(path: list[str], command: Any, out: list[str]) -> None:
         out.append("| option | meaning |\n| --- | --- |")
         out.extend(_option_row(p) for p in params)
         out.append("")
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
+    for name, sub in subcommands(command):
         _render([*path, name], sub, out)
 
 

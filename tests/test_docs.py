@@ -32,8 +32,10 @@ def test_every_command_is_in_the_reference():
 
     text = (ROOT / "docs" / "cli.md").read_text("utf-8")
 
+    subcommands = _load_cli_docs().subcommands
+
     def walk(path, command):
-        for name, sub in getattr(command, "commands", {}).items():
+        for name, sub in subcommands(command):
             yield [*path, name]
             yield from walk([*path, name], sub)
 

@@ -11,17 +11,6 @@ from typer.core import TyperGroup
 
 from exactlink import __version__
 from exactlink.cli import context as _context
-from exactlink.cli.commands import (
-    activation,  # noqa: F401  (adds divisions/activate/deactivate to the exact group)
-    client,
-    demo,
-    doctor,
-    exact,
-    log,
-    portal,
-    sandbox,
-    support,
-)
 from exactlink.errors import Cancelled, ExactlinkError
 from exactlink.i18n import _
 
@@ -62,8 +51,51 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+# The command groups, loaded only when used: `exactlink portal list` builds the portal group
+# alone, so start-up does not pay for every command's options (`--help` loads them all).
+# name → (module, attribute): a Typer app (a group) or a function (a single command).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "portal": ("exactlink.cli.commands.portal", "app"),
+    "client": ("exactlink.cli.commands.client", "app"),
+    # activation.py adds divisions/activate/deactivate to the exact group of exact.py
+    "exact": ("exactlink.cli.commands.activation", "app"),
+    "doctor": ("exactlink.cli.commands.doctor", "doctor"),
+    "log": ("exactlink.cli.commands.log", "log"),
+    "support": ("exactlink.cli.commands.support", "app"),
+    "sandbox": ("exactlink.cli.commands.sandbox", "app"),
+    "demo": ("exactlink.cli.commands.demo", "demo"),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import and build the command (or group) registered as ``name``."""
+    import importlib
+
+    import typer.main
+
+    module_name, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)  # a group even with one subcommand
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
 class ExactlinkGroup(TyperGroup):
-    """The root group: hoists global options and maps every error to its exit code."""
+    """The root group: loads command groups lazily, hoists global options and maps every error
+    to its exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
@@ -75,6 +107,8 @@ class ExactlinkGroup(TyperGroup):
             _fail(exc)
         except KeyboardInterrupt:
             _fail(Cancelled(_("Interrupted.")))
+        except BrokenPipeError:
+            _closed_pipe()
         except Exception as exc:
             if not _is_framework_exception(exc):
                 _bug(exc)
@@ -88,6 +122,16 @@ class ExactlinkGroup(TyperGroup):
                 )
             raise
         return None
+
+
+def _closed_pipe() -> None:
+    """The reader went away (`exactlink client list | head -1`): stop quietly, like other Unix
+    tools, with 128 + SIGPIPE."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(141)
 
 
 def _is_framework_exception(exc: BaseException) -> bool:
@@ -194,19 +238,11 @@ def root(
     )
 
 
-app.add_typer(portal.app, name="portal")
-app.add_typer(client.app, name="client")
-app.add_typer(exact.app, name="exact")
-app.command("doctor")(doctor.doctor)
-app.command("log")(log.log)
-app.add_typer(support.app, name="support")
-app.add_typer(sandbox.app, name="sandbox")
-app.command("demo")(demo.demo)
-
-
 def main() -> None:
     """Console-script entry point."""
     try:
         app(prog_name="exactlink")
+    except BrokenPipeError:  # raised while flushing at exit
+        _closed_pipe()
     finally:
         _context.set_current(None)
