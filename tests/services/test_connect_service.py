@@ -3,7 +3,7 @@ chains a re-authorisation killed, status arithmetic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 
@@ -118,15 +118,14 @@ class Connections:
         return self._new(**kw)
 
     def set_identity(self, cid, **kw):
-        self.rows[cid] = replace(
-            self.rows[cid],
+        self.rows[cid] = self.rows[cid]._replace(
             exact_user_id=kw["user_id"],
             exact_username=kw["username"],
             current_division=kw["current_division"],
         )
 
     def set_status(self, cid, status, last_error=None):
-        self.rows[cid] = replace(self.rows[cid], status=status, last_error=last_error)
+        self.rows[cid] = self.rows[cid]._replace(status=status, last_error=last_error)
 
     def mark_disconnected(self, cid):
         self.set_status(cid, "disconnected")
