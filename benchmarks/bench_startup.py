@@ -39,7 +39,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     py = sys.executable
-    exactlink = [py, "-m", "exactlink"]
+    # What a user types: the console script beside this Python (``python -m`` adds runpy).
+    script = Path(py).parent / "exactlink"
+    exactlink = [str(script)] if script.exists() else [py, "-m", "exactlink"]
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"

@@ -9,14 +9,13 @@ user config dir, the database, locks and certificates in the user data dir. Fold
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "exactlink"
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
     """The folders and files of one exactlink home."""
 
     config_dir: Path

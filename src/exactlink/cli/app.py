@@ -3,8 +3,15 @@ turns an exception into a message and an exit code (docs/exit-codes.md)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
+
+# Typer's Rich help and error panels only on a terminal: in a pipe (scripts, `| less`, the docs
+# generator) plain click text is easier to read, and it spares every start-up the Rich import.
+# Typer reads this once, when it is imported.
+if not sys.stdout.isatty():
+    os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
 from typer.core import TyperGroup
@@ -127,8 +134,6 @@ class ExactlinkGroup(TyperGroup):
 def _closed_pipe() -> None:
     """The reader went away (`exactlink client list | head -1`): stop quietly, like other Unix
     tools, with 128 + SIGPIPE."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     raise typer.Exit(141)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,19 +26,34 @@ if TYPE_CHECKING:
     from exactlink.services.ports import ExactPort
 
 
-@dataclass
 class AppContext:
-    """Global options and the lazily built adapters of one command run."""
+    """Global options and the lazily built adapters of one command run.
 
-    home: str | None = None
-    portal_name: str | None = None
-    json: bool = False
-    quiet: bool = False
-    verbose: int = 0
-    debug: bool = False
-    lang: str = "en"
-    insecure_storage: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
+    A plain class rather than a dataclass: it is built on every start-up, where a dataclass's
+    generated methods cost more than they give.
+    """
+
+    def __init__(
+        self,
+        *,
+        home: str | None = None,
+        portal_name: str | None = None,
+        json: bool = False,
+        quiet: bool = False,
+        verbose: int = 0,
+        debug: bool = False,
+        lang: str = "en",
+        insecure_storage: bool = False,
+    ) -> None:
+        self.home = home
+        self.portal_name = portal_name
+        self.json = json
+        self.quiet = quiet
+        self.verbose = verbose
+        self.debug = debug
+        self.lang = lang
+        self.insecure_storage = insecure_storage
+        self.extras: dict[str, Any] = {}
 
     @cached_property
     def out(self) -> Output:
@@ -196,8 +210,10 @@ class AppContext:
         if self.out.stderr_is_tty:
             if remaining > 0:
                 stream.write(
-                    "\r" + _("Exact's minute limit for {where} reached; retrying in {s:2.0f} s")
-                    .format(where=where, s=remaining)
+                    "\r"
+                    + _("Exact's minute limit for {where} reached; retrying in {s:2.0f} s").format(
+                        where=where, s=remaining
+                    )
                 )
             else:
                 stream.write("\r\x1b[2K")

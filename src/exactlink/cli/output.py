@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -84,6 +83,8 @@ class Output:
     # -- data (stdout) -----------------------------------------------------------------------
     def json(self, value: Any) -> None:
         """Write one JSON document to stdout."""
+        import json
+
         self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable))
         self.stdout.write("\n")
         self.stdout.flush()
