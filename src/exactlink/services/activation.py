@@ -48,6 +48,7 @@ from exactlink.models import (
     Portal,
 )
 from exactlink.services import matching
+from exactlink.services.clients import get_client
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
@@ -334,18 +335,6 @@ Progress = Callable[[int, int, str], None]
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _client(store: Store, portal: Portal, name: str) -> Client:
-    client = store.clients.get(portal.id, " ".join(name.split()))
-    if client is None:
-        raise NotFound(
-            _("Client '{name}' does not exist in portal '{portal}'.").format(
-                name=name, portal=portal.name
-            ),
-            hint=_("See `exactlink client list`, or add it with `exactlink client add`."),
-        )
-    return client
-
-
 def pending_hint(portal: Portal, client: Client) -> str:
     return _(
         "Ask the client to add {email} in Toegangsbeheer (access management) of its own Exact"
@@ -626,7 +615,7 @@ def activate_client(
     ``--overwrite``, or the division is another client's), ExactRefused (6: pending client,
     archived/blocked/HQ, or the probe refused), and the connection's own errors.
     """
-    client = _client(store, portal, name)
+    client = get_client(store, portal, name)
     if client.access_granted_at is None and client.division is None:
         raise ExactRefused(
             _("Client '{name}' has not granted the firm access yet (pending).").format(
@@ -780,7 +769,7 @@ def activate_client(
 # -- exact deactivate ------------------------------------------------------------------------
 def deactivate_client(store: Store, portal: Portal, name: str) -> Outcome:
     """Remove the client's activation; a client that is not active is a success, unchanged."""
-    client = _client(store, portal, name)
+    client = get_client(store, portal, name)
     with store.transaction():
         current = store.activations.get(client.id)
         if current is None:

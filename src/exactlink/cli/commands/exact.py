@@ -141,21 +141,12 @@ def exact_app_show() -> None:
 
 # ============================================================================ exact connect
 def _owner(ctx: AppContext, client_name: str | None) -> tuple[Portal, Client | None]:
-    from exactlink.errors import NotFound
-    from exactlink.i18n import _
+    from exactlink.services.clients import get_client
 
     portal = ctx.portal()
     if client_name is None:
         return portal, None
-    client = ctx.store.clients.get(portal.id, " ".join(client_name.split()))
-    if client is None:
-        raise NotFound(
-            _("Client '{name}' does not exist in portal '{portal}'.").format(
-                name=client_name, portal=portal.name
-            ),
-            hint=_("See `exactlink client list`."),
-        )
-    return portal, client
+    return portal, get_client(ctx.store, portal, client_name)
 
 
 def _portal_names(ctx: AppContext) -> Any:
