@@ -798,6 +798,32 @@ def _refused(client: Client, cause: str, message: str, fix: str, **extra: Any) -
     )
 
 
+def _planned(
+    client: Client,
+    target: Division,
+    match: matching.Match,
+    outcome: str,
+    *,
+    cause: str | None = None,
+    message: str | None = None,
+    fix: str | None = None,
+    changed: bool = False,
+) -> Outcome:
+    """What happened to a planned activation: the matched division, and how it was matched."""
+    return Outcome(
+        client=client.name,
+        outcome=outcome,
+        division=target.code,
+        division_name=target.description,
+        matched_by=match.by,
+        score=match.score,
+        cause=cause,
+        message=message,
+        fix=fix,
+        changed=changed,
+    )
+
+
 def activate_all(
     store: Store,
     portal: Portal,
@@ -899,45 +925,52 @@ def activate_all(
     for i, (client, target, match) in enumerate(plan, start=1):
         if progress is not None:
             progress(i, len(plan), client.name)
-        base = dict(
-            client=client.name,
-            division=target.code,
-            division_name=target.description,
-            matched_by=match.by,
-            score=match.score,
-        )
         if aborted is not None:
-            outcomes[client.id] = Outcome(
-                outcome=REFUSED, cause=CAUSE_UNREACHABLE, message=aborted, **base
+            outcomes[client.id] = _planned(
+                client, target, match, REFUSED, cause=CAUSE_UNREACHABLE, message=aborted
             )
             continue
         if dry_run:
-            outcomes[client.id] = Outcome(outcome=WOULD_ACTIVATE, **base)
+            outcomes[client.id] = _planned(client, target, match, WOULD_ACTIVATE)
             continue
         try:
             probes += 1
             _probe(port, target.code)
         except ExactRefused as exc:
-            outcomes[client.id] = Outcome(
-                outcome=REFUSED,
+            outcomes[client.id] = _planned(
+                client,
+                target,
+                match,
+                REFUSED,
                 cause=str(exc.details.get("cause", CAUSE_REFUSED)),
                 message=exc.message,
                 fix=exc.hint,
-                **base,
             )
             continue
         except RateLimited as exc:
-            outcomes[client.id] = Outcome(
-                outcome=REFUSED, cause=CAUSE_RATE_LIMITED, message=exc.message, fix=exc.hint, **base
+            outcomes[client.id] = _planned(
+                client,
+                target,
+                match,
+                REFUSED,
+                cause=CAUSE_RATE_LIMITED,
+                message=exc.message,
+                fix=exc.hint,
             )
             continue
         except (NotConnected, ExactUnreachable) as exc:
             aborted = exc.message
-            outcomes[client.id] = Outcome(
-                outcome=REFUSED, cause=CAUSE_UNREACHABLE, message=exc.message, fix=exc.hint, **base
+            outcomes[client.id] = _planned(
+                client,
+                target,
+                match,
+                REFUSED,
+                cause=CAUSE_UNREACHABLE,
+                message=exc.message,
+                fix=exc.hint,
             )
             continue
-        outcomes[client.id] = Outcome(outcome=ACTIVATED, changed=True, **base)
+        outcomes[client.id] = _planned(client, target, match, ACTIVATED, changed=True)
         proven.append((client, target, match))
 
     if proven:

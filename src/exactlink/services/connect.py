@@ -10,6 +10,7 @@ other portal's chain.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class ConnectionsLike(Protocol):
 
     def same_identity(
         self, base_url: str, app_client_id: str, exact_user_id: str | None = None
-    ) -> list[Connection]: ...
+    ) -> builtins.list[Connection]: ...
 
     def save_connected(self, **kwargs: Any) -> Connection: ...
 
@@ -75,7 +76,7 @@ class ConnectionsLike(Protocol):
 
     def mark_disconnected(self, connection_id: int) -> None: ...
 
-    def rate_limits(self, connection_id: int) -> list[RateLimitState]: ...
+    def rate_limits(self, connection_id: int) -> builtins.list[RateLimitState]: ...
 
 
 @dataclass

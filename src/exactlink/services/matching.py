@@ -295,7 +295,7 @@ def match_clients(
     """
     index = divisions if isinstance(divisions, DivisionIndex) else DivisionIndex(divisions)
     results: dict[int, Match] = {}
-    leftovers: list[tuple[int, str]] = []
+    leftovers: list[tuple[int, str | None, str]] = []
     for client in clients:
         match = _match_exact(client, index)
         if match is None:

@@ -7,6 +7,7 @@ method is one statement or one short transaction, because many processes share a
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,7 @@ class ConnectionRepository:
 
     def same_identity(
         self, base_url: str, app_client_id: str, exact_user_id: str | None = None
-    ) -> list[Connection]:
+    ) -> builtins.list[Connection]:
         """Live connections of this app on this site (and this Exact user, when given): the
         one-connection-per-login-per-app rule (reference §2.8)."""
         sql = (
@@ -223,7 +224,7 @@ class ConnectionRepository:
         ).fetchone()
         return _rate_limit(row) if row else None
 
-    def rate_limits(self, connection_id: int) -> list[RateLimitState]:
+    def rate_limits(self, connection_id: int) -> builtins.list[RateLimitState]:
         rows = self._db.execute(
             "SELECT * FROM rate_limits WHERE connection_id = ? ORDER BY division",
             (connection_id,),
@@ -259,7 +260,9 @@ class ConnectionRepository:
             ),
         )
 
-    def errors(self, connection_id: int | None = None, limit: int = 50) -> list[ExactErrorRecord]:
+    def errors(
+        self, connection_id: int | None = None, limit: int = 50
+    ) -> builtins.list[ExactErrorRecord]:
         """Newest first."""
         sql = "SELECT * FROM exact_errors"
         args: list[Any] = []

@@ -10,6 +10,7 @@ together.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -130,7 +131,7 @@ class DivisionRepository:
         ).fetchone()
         return row[0] if row else None
 
-    def owners(self, code: int) -> list[int]:
+    def owners(self, code: int) -> builtins.list[int]:
         """The connections whose cached list holds ``code`` (another portal's, say)."""
         rows = self._db.execute(
             "SELECT connection_id FROM divisions WHERE code = ? ORDER BY connection_id", (code,)
@@ -138,7 +139,9 @@ class DivisionRepository:
         return [row[0] for row in rows]
 
     # -- diagnostics written by the Exact adapter ---------------------------------------------
-    def rate_limits(self, connection_id: int, division: int | None = None) -> list[dict[str, Any]]:
+    def rate_limits(
+        self, connection_id: int, division: int | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """The last ``X-RateLimit-*`` values seen per division (reference §5.2)."""
         sql = (
             "SELECT division, daily_limit, daily_remaining, daily_reset_ms, minutely_limit,"
@@ -159,9 +162,10 @@ class DivisionRepository:
         division: int | None = None,
         limit: int = 20,
         since: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """The last errors Exact returned (status, ``Reason`` header, message), newest first."""
-        where, args = [], []
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if connection_id is not None:
             where.append("connection_id = ?")
             args.append(connection_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import json
 import sqlite3
@@ -56,7 +57,8 @@ class EventRepository:
         limit: int | None = None,
     ) -> list[Event]:
         """Newest last; ``limit`` keeps the most recent N."""
-        where, args = [], []
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if portal is not None:
             where.append("portal = ? COLLATE NOCASE")
             args.append(portal)
