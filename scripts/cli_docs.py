@@ -61,12 +61,14 @@ def _render(path: list[str], command: Any, out: list[str]) -> None:
     if getattr(command, "hidden", False):
         return
     title = "exactlink " + " ".join(path) if path else "exactlink"
-    out.append(f"\n{'#' * min(2 + len(path) - (0 if path else 0), 4)} `{title}`\n")
+    out.append(f"\n{'#' * min(2 + len(path), 4)} `{title}`\n")
     help_text = (command.help or "").strip()
     if help_text:
         out.append(help_text + "\n")
     out.append(f"```\n{_usage(path, command)}\n```\n")
-    params = [p for p in command.params if p.name not in ("help",) and not getattr(p, "hidden", False)]
+    params = [
+        p for p in command.params if p.name not in ("help",) and not getattr(p, "hidden", False)
+    ]
     if params:
         out.append("| option | meaning |\n| --- | --- |")
         out.extend(_option_row(p) for p in params)

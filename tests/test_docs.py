@@ -53,9 +53,21 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one():
     assert "README.md" in ci and "with-keyring" in ci and "EXACTLINK_REQUIRE_REAL=1" in ci
 
 
-@pytest.mark.parametrize("name", ["UsageError", "NotFound", "Conflict", "NotConnected",
-                                  "ExactRefused", "RateLimited", "ExactUnreachable",
-                                  "SecureStorageUnavailable", "DoctorProblems", "Cancelled"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "UsageError",
+        "NotFound",
+        "Conflict",
+        "NotConnected",
+        "ExactRefused",
+        "RateLimited",
+        "ExactUnreachable",
+        "SecureStorageUnavailable",
+        "DoctorProblems",
+        "Cancelled",
+    ],
+)
 def test_every_exit_code_is_documented(name):
     import exactlink.errors as errors
 

@@ -96,7 +96,8 @@ class ReconnectNeeded(NotConnected):
 # ``ExactRefused.reason``: Exact's ``Reason`` header when it sent one (NoDivisionAccess,
 # DivisionBlocked, LicenseExpired, BlockedCustomer, BlockedUser, InactiveUser; reference §3.8),
 # else one of these, read from the OData message.
-REASON_NOT_IN_SCOPE = "NotInDivisionScope"  # "Forbidden - User division is not within division scope"
+# "Forbidden - User division is not within division scope":
+REASON_NOT_IN_SCOPE = "NotInDivisionScope"
 REASON_APP_SCOPE = "ApplicationScopeViolated"  # "Forbidden - Application Scope Violated"
 
 
