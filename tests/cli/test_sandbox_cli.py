@@ -75,10 +75,14 @@ def test_serve_human_output(run_exactlink):
             "client id" in lines[1] and "client secret" in lines[2] and "redirect URI" in lines[3]
         )
         assert any(" firm " in line for line in lines)
+        # The "press Ctrl-C" line comes after the banner; wait for it so the interrupt lands
+        # while the server runs (an earlier one must also exit 0, but says less).
+        while "Ctrl-C" not in (line := proc.stderr.readline()):
+            assert line, "stderr closed early"
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0
-        assert "Ctrl-C" in err
+        assert "stopped" in err
     finally:
         if proc.poll() is None:
             proc.kill()

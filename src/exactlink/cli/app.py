@@ -1,8 +1,6 @@
 """The root of the command line: global options, the command groups, and the one place that
 turns an exception into a message and an exit code (docs/exit-codes.md)."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import Annotated, Any

@@ -82,10 +82,15 @@ class Output:
 
     # -- data (stdout) -----------------------------------------------------------------------
     def json(self, value: Any) -> None:
-        """Write one JSON document to stdout."""
+        """Write one JSON document to stdout: indented on a terminal, one compact line in a pipe
+        (like `gh api`; it also keeps Python's fast C encoder, which ``indent`` turns off)."""
         import json
 
-        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable))
+        if self.stdout_is_tty:
+            text = json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable)
+        else:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+        self.stdout.write(text)
         self.stdout.write("\n")
         self.stdout.flush()
 

@@ -1,8 +1,6 @@
 """`exactlink client`: a portal's client accounts (add, import, list, show, update, access,
 remove)."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

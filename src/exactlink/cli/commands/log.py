@@ -1,7 +1,5 @@
 """`exactlink log`: the audit trail."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`exactlink portal`: the firm's portals (create, list, show, use, update, delete)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

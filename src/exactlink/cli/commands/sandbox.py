@@ -1,7 +1,5 @@
 """`exactlink sandbox`: the local Exact Online simulator."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`exactlink support`: material for a support ticket."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
