@@ -36,7 +36,7 @@ def test_minutely_429_waits_for_the_reset_and_succeeds(sandbox_factory, cli, mon
     third = _accounts(cli, division)
     assert third.exit_code == 0, third.stderr
     assert "minute limit" in third.stderr
-    assert 1 <= sum(slept) <= 61
+    assert 0 < sum(slept) <= 61  # waited for the minutely reset, never more than a minute
     assert stats(world.sb)["rate_limited"].get(str(division)) == 1
     limits = cli("exact", "status", "--json").json()["rate_limits"]
     row = next(r for r in limits if r["division"] == division)
