@@ -177,7 +177,7 @@ class InsecureFileSecretStore:
     def _lock(self):  # type: ignore[no-untyped-def]
         from filelock import FileLock
 
-        return FileLock(str(self.path) + ".lock", timeout=30)
+        return FileLock(str(self.path) + ".lock", timeout=30, mode=0o600)
 
     def _read(self) -> dict[str, str]:
         try:

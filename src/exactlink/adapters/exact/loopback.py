@@ -34,7 +34,10 @@ CERT_DAYS = 825  # browsers cap leaf certificates near this
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False  # a port another program holds must fail, not be shared
+    # POSIX SO_REUSEADDR lets a second `exact connect` bind the port while the last one's
+    # socket sits in TIME_WAIT, yet still refuses a port another program listens on. On
+    # Windows it would let two programs share a port, so it stays off there.
+    allow_reuse_address = os.name != "nt"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Silent: a browser's spare connection or a refused TLS handshake is no news."""

@@ -145,7 +145,9 @@ class TokenManager:
         from filelock import FileLock
 
         ensure_private_dir(self.locks_dir)
-        return FileLock(str(lock_path(self.locks_dir, self.connection.id)), timeout=LOCK_TIMEOUT)
+        return FileLock(
+            str(lock_path(self.locks_dir, self.connection.id)), timeout=LOCK_TIMEOUT, mode=0o600
+        )
 
     def _refresh_locked(self, failed: str | None) -> str:
         from filelock import Timeout
