@@ -72,10 +72,19 @@ def test_demo_runs_the_whole_job_and_leaves_nothing_behind(tmp_path, isolated_ho
 
 
 @pytest.mark.slow
-def test_demo_json_in_dutch_with_keep(tmp_path):
+def test_demo_narrates_in_dutch(tmp_path):
+    done = run_demo(tmp_path, "--lang", "nl")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Stap 1/11:" in done.stderr and "Step 1/11:" not in done.stderr
+    assert "Samenvatting" in done.stdout
+
+
+@pytest.mark.slow
+def test_demo_json_with_keep(tmp_path):
+    # --json speaks English whatever --lang says, so scripts see the same document.
     done = run_demo(tmp_path, "--lang", "nl", "--json", demo_options=("--keep",))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Stap 1/11:" in done.stderr  # narrated in Dutch
+    assert "Step 1/11:" in done.stderr
     envelope = json.loads(done.stdout)  # stdout is the one JSON document
     assert envelope["status"] == "success"
     data = envelope["data"]

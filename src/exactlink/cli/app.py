@@ -192,7 +192,11 @@ def root(
         typer.Option("--portal", help="Portal to act on (default: the one set with `portal use`)."),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Machine-readable JSON on stdout (in English, whatever --lang says).",
+        ),
     ] = False,
     home: Annotated[
         str | None,
@@ -224,9 +228,11 @@ def root(
     """exactlink: connect once to Exact Online, activate per client, diagnose what is missing."""
     from exactlink.i18n import detect_language, set_language
 
-    language = detect_language(lang)
     if lang and lang.lower() not in ("nl", "en"):
         raise typer.BadParameter(_("use nl or en"), param_hint="--lang")
+    # --json output must not depend on the language (scripts compare it), and its messages are
+    # built before they are rendered: so a --json run speaks English throughout.
+    language = "en" if json_output else detect_language(lang)
     set_language(language)
     _context.set_current(
         _context.AppContext(
