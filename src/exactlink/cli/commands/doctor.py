@@ -85,7 +85,8 @@ def doctor(
         first = report.failures[0]
         raise DoctorProblems(
             ngettext("Doctor found {n} problem.", "Doctor found {n} problems.", n).format(n=n),
-            hint=_("Start with '{id}': {fix}").format(id=first.id, fix=first.fix or first.message),
+            # The checklist above already shows every fix; the hint only says where to begin.
+            hint=_("Start with the first ✗ above: '{id}'.").format(id=first.id),
         )
     ctx.out.success(_("All checks passed."))
 
