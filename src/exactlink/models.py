@@ -108,6 +108,17 @@ class Connection(NamedTuple):
         return self._asdict()
 
 
+_BLOCKING = {
+    0: "",
+    1: "backup/restore",
+    2: "conversion busy",
+    3: "conversion shadow",
+    4: "conversion waiting",
+    5: "copy data waiting",
+    6: "copy data busy",
+}
+
+
 class Division(NamedTuple):
     """One Exact administration as listed by ``system/Divisions`` (cached)."""
 
@@ -127,6 +138,11 @@ class Division(NamedTuple):
     def status_name(self) -> str:
         # system/Divisions Status: 0 inactive, 1 active, 2 archived (reference §4.3)
         return {0: "inactive", 1: "active", 2: "archived"}.get(self.status, str(self.status))
+
+    @property
+    def blocking_name(self) -> str:
+        """What ``BlockingStatus`` means (reference §4.3); empty when not blocked."""
+        return _BLOCKING.get(self.blocking_status, str(self.blocking_status))
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

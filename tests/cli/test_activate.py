@@ -85,6 +85,19 @@ def test_activate_all_against_the_seed_then_a_second_run_changes_nothing(
     assert listing.exit_code == 0, listing.stderr
     codes = {d["code"] for d in json.loads(listing.stdout)["divisions"]}
     assert codes == set(sb.seed["visible_divisions"])
+    # For a person: the blocking status in words, the archived one by name.
+    table = cli("exact", "divisions")
+    assert table.exit_code == 0, table.stderr
+    rows = {
+        int(line.split()[0]): line for line in table.stdout.splitlines()[1:] if line[:1].isdigit()
+    }
+    blocked = [
+        c for c in sb.seed["companies"] if c["blocking_status"] == 1 and c["division"] in codes
+    ]
+    archived = [c for c in sb.seed["companies"] if c["status"] == 2 and c["division"] in codes]
+    assert blocked and archived  # the seed shows both
+    assert all("backup/restore" in rows[c["division"]] for c in blocked)
+    assert all("archived" in rows[c["division"]] for c in archived)
 
     before = stats(sb)
     first = cli("--json", "exact", "activate", "--all")

@@ -380,9 +380,11 @@ def _fetch(store: Store, conn: Connection, port: ExactPort) -> list[Division]:
             continue  # a record without a Code cannot be linked; skip rather than fail
     with store.transaction():
         store.divisions.replace(conn.id, divisions)
+        portal = store.portals.get_by_id(conn.portal_id)
         store.events.record(
             "exact.divisions.refresh",
             str(conn.id),
+            portal=portal.name if portal else None,
             details={"count": len(divisions)},
         )
     return sorted(divisions, key=lambda d: d.code)

@@ -77,7 +77,7 @@ def exact_divisions(
                 row.division.vat_number,
                 row.division.coc_number,
                 row.division.status_name,
-                row.division.blocking_status or "",
+                row.division.blocking_name,
                 row.client,
             )
             for row in listing.rows
