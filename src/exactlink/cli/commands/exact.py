@@ -391,7 +391,7 @@ def _print_status(ctx: AppContext, data: dict[str, Any]) -> None:
     def left(seconds: Any) -> str:
         if seconds is None:
             return "-"
-        return f"{seconds} s" if seconds > 0 else "expired (refreshed on next use)"
+        return f"in {seconds} s" if seconds > 0 else "expired (refreshed on next use)"
 
     owner = data["portal"] + (f" / {data['client']}" if data["client"] else "")
     days = data["refresh_token_days_left"]
@@ -403,9 +403,9 @@ def _print_status(ctx: AppContext, data: dict[str, Any]) -> None:
             ("exact user", f"{data['exact_username'] or '-'} ({data['exact_full_name'] or '-'})"),
             ("current division", data["current_division"]),
             (
-                "access token",
-                f"{data['access_token_expires_at'] or '-'}, "
-                f"{left(data['access_token_seconds_left'])}",
+                "access token expires",
+                f"{data['access_token_expires_at'] or '-'} "
+                f"({left(data['access_token_seconds_left'])})",
             ),
             (
                 "refresh token",
