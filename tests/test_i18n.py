@@ -180,25 +180,9 @@ def test_json_data_is_identical_in_both_languages(cli):
 @pytest.fixture
 def missing_administration(sandbox_factory, cli, monkeypatch):
     """A connected portal and a granted client whose administration is not granted to the app."""
-    from adapters.exact.exactkit import PORTAL, World, connect_inprocess, free_port
+    from support.exactkit import connect_inprocess, make_world
 
-    redirect = f"http://127.0.0.1:{free_port()}/callback"
-    world = World(sandbox_factory(clients=8, seed=1, redirect_uri=redirect), redirect)
-    assert cli("portal", "create", PORTAL, "--email", "kantoor@example.be").exit_code == 0
-    app_set = cli(
-        "exact",
-        "app",
-        "set",
-        "--client-id",
-        world.app["client_id"],
-        "--redirect-uri",
-        redirect,
-        "--base-url",
-        world.sb.base_url,
-        "--insecure-storage",
-        input=world.app["client_secret"] + "\n",
-    )
-    assert app_set.exit_code == 0, app_set.stderr
+    world = make_world(sandbox_factory, cli, clients=8, seed=1)
     connected = connect_inprocess(world, cli, monkeypatch)
     assert connected.exit_code == 0, connected.stderr
     company = next(

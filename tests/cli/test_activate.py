@@ -8,44 +8,7 @@ import csv
 import io
 import json
 
-from adapters.exact.exactkit import World, connect_inprocess, free_port, stats
-
-PORTAL = "Kantoor Peeters"
-
-
-def sandbox_world(sandbox_factory, cli, clients: int = 14, seed: int = 1, **switches) -> World:
-    """A sandbox, a portal, the app set (insecure storage: not the keyring under test)."""
-    redirect = f"http://127.0.0.1:{free_port()}/callback"
-    sb = sandbox_factory(clients=clients, seed=seed, redirect_uri=redirect, **switches)
-    world = World(sb, redirect, PORTAL)
-    assert cli("portal", "create", PORTAL, "--email", "kantoor@example.nl").exit_code == 0
-    result = cli(
-        "exact",
-        "app",
-        "set",
-        "--client-id",
-        world.app["client_id"],
-        "--redirect-uri",
-        redirect,
-        "--base-url",
-        sb.base_url,
-        "--insecure-storage",
-        input=world.app["client_secret"] + "\n",
-    )
-    assert result.exit_code == 0, result.stderr
-    return world
-
-
-def connected(sandbox_factory, cli, monkeypatch, **kwargs) -> World:
-    world = sandbox_world(sandbox_factory, cli, **kwargs)
-    result = connect_inprocess(world, cli, monkeypatch)
-    assert result.exit_code == 0, result.stderr
-    return world
-
-
-def seed_clients(sb):
-    """The seed's client companies (not the firm's practice, not HQ)."""
-    return [c for c in sb.seed["companies"] if c["kind"] == "client"]
+from support.exactkit import PORTAL, connect_inprocess, connected, seed_clients, stats
 
 
 def import_csv(cli, sb, *, pending: set[int] = frozenset()) -> None:

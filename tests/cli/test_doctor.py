@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from adapters.exact.exactkit import advance, control, stats
-from cli.test_activate import connected, sandbox_world, seed_clients
+from support.exactkit import advance, connected, control, make_world, seed_clients, stats
 
 
 def checks(result) -> dict[str, dict]:
@@ -166,7 +165,7 @@ def test_clock_skew_is_reported(sandbox_factory, cli, monkeypatch):
 
 
 def test_not_connected_portal_with_app(sandbox_factory, cli):
-    sandbox_world(sandbox_factory, cli)
+    make_world(sandbox_factory, cli, clients=14)
     found = checks(doctor(cli))
     assert found["exact_app"]["status"] == "ok"
     assert found["connection"]["status"] == "fail"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from adapters.exact.exactkit import connect_inprocess, make_world, stats
+from support.exactkit import connect_inprocess, make_world, stats
 
 
 def test_app_set_reads_the_secret_from_stdin_and_show_hides_it(sandbox_factory, cli, isolated_home):

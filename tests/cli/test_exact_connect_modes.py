@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from adapters.exact.exactkit import (
+from support.exactkit import (
     FIXED_STATE,
     connect_inprocess,
     login,

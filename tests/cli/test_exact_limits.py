@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 
-from adapters.exact.exactkit import advance, connect_inprocess, control, make_world, stats
+from support.exactkit import advance, connect_inprocess, control, make_world, stats
 
 
 def _connected(sandbox_factory, cli, monkeypatch, **limits):

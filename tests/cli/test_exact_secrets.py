@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from adapters.exact.exactkit import connect_inprocess, control, make_world
+from support.exactkit import connect_inprocess, control, make_world
 
 
 def _all_secrets(world) -> list[str]:

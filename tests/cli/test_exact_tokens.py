@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from adapters.exact.exactkit import advance, connect_inprocess, control, make_world, stats
+from support.exactkit import advance, connect_inprocess, control, make_world, stats
 
 
 def _expire_locally(home) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cli.test_activate import connected, seed_clients
+from support.exactkit import connected, seed_clients
 
 
 def test_bundle_holds_the_diagnosis_and_no_secret(

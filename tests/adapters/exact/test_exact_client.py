@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.exact.exactkit import connect_inprocess, control, login, make_world, stats
 from exactlink.errors import (
     REASON_NOT_IN_SCOPE,
     ExactRefused,
     ExactUnreachable,
     RateLimited,
 )
+from support.exactkit import connect_inprocess, control, login, make_world, stats
 
 
 @pytest.fixture

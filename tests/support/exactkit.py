@@ -74,11 +74,14 @@ def make_world(
     insecure: bool = True,
     portal: str = PORTAL,
     set_app: bool = True,
+    clients: int = 6,
+    seed: int = 1,
     **switches,
 ) -> World:
-    """A sandbox registered with a free loopback redirect URI, a portal, and the app set."""
+    """A sandbox registered with a free loopback redirect URI, a portal, and the app set
+    (``insecure``: secrets in the home's file store, for tests that do not test the keyring)."""
     redirect = f"{scheme}://{host}:{free_port()}/callback"
-    sb = sandbox_factory(clients=6, seed=1, redirect_uri=redirect, **switches)
+    sb = sandbox_factory(clients=clients, seed=seed, redirect_uri=redirect, **switches)
     world = World(sb, redirect, portal)
     result = cli("portal", "create", portal, "--email", "kantoor@example.nl")
     assert result.exit_code == 0, result.stderr
@@ -106,3 +109,16 @@ def connect_inprocess(world: World, cli, monkeypatch, *args: str, role: str = "f
     monkeypatch.setattr("exactlink.adapters.exact.oauth.new_state", lambda: FIXED_STATE)
     redirect = world.consent(role=role, **kw)
     return cli("exact", "connect", "--no-browser", *args, input=redirect + "\n")
+
+
+def connected(sandbox_factory, cli, monkeypatch, *, clients: int = 14, seed: int = 1, **switches):
+    """``make_world`` with the firm's connection made (scripted consent, insecure storage)."""
+    world = make_world(sandbox_factory, cli, clients=clients, seed=seed, **switches)
+    result = connect_inprocess(world, cli, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    return world
+
+
+def seed_clients(sb) -> list[dict]:
+    """The seed's client companies (not the firm's practice, not HQ)."""
+    return [c for c in sb.seed["companies"] if c["kind"] == "client"]
