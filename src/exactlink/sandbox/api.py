@@ -651,7 +651,7 @@ def _accounts_for(engine: Engine, division: int) -> list[dict]:
                 "Modified": odata.date(created),
             }
         )
-    rows.sort(key=lambda r: r["ID"])
+    rows.sort(key=lambda r: str(r["ID"]))
     engine._accounts[division] = rows
     return rows
 

@@ -258,7 +258,7 @@ class Engine:
         if redirect_uri != self.app["redirect_uri"]:
             # §2.1 [C]: byte-for-byte match, and an error page instead of a redirect.
             return f"Callback URI '{redirect_uri}' is not valid."
-        if self.settings.require_https_redirect and not redirect_uri.startswith("https://"):
+        if self.settings.require_https_redirect and not str(redirect_uri).startswith("https://"):
             return f"Callback URI '{redirect_uri}' is not valid. It must use HTTPS."
         return None
 
@@ -344,8 +344,10 @@ class Engine:
             if basic is not None and self.settings.accept_basic_auth:
                 client_id = client_id or basic[0]
                 secret = secret or basic[1]
-            if client_id != self.app["client_id"] or not secrets.compare_digest(
-                secret or "", self.app["client_secret"]
+            if (
+                client_id is None
+                or client_id != self.app["client_id"]
+                or not secrets.compare_digest(secret or "", self.app["client_secret"])
             ):
                 return self._token_error(400, "invalid_client", "invalid_client")
             grant_type = form.get("grant_type")

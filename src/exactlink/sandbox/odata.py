@@ -9,6 +9,7 @@ comparisons joined by ``and``/``or``, ``trim()`` and ``substringof()`` (§3.5).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,8 +116,9 @@ class _Parser:
 
     def parse(self):
         pred = self.parse_or()
-        if self.peek() is not None:
-            raise ODataError(f"Syntax error at '{self.peek()[1]}' in '{self.text}'.")
+        extra = self.peek()
+        if extra is not None:
+            raise ODataError(f"Syntax error at '{extra[1]}' in '{self.text}'.")
         return pred
 
     def parse_or(self):
@@ -160,7 +162,12 @@ class _Parser:
             self.expect("lparen")
             name = self.field(self.take()[1])
             self.expect("rparen")
-            func = {"trim": str.strip, "tolower": str.lower, "toupper": str.upper}[value]
+            functions: dict[str, Callable[[str], str]] = {
+                "trim": lambda text: text.strip(),
+                "tolower": lambda text: text.lower(),
+                "toupper": lambda text: text.upper(),
+            }
+            func = functions[value]
             return self.compare(lambda r: func(str(r.get(name) or "")), "string")
         if kind == "word" and value == "not":
             inner = self.parse_term()

@@ -401,7 +401,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
             start_date="2015-01-01",
             granted_to_app=True,
             login_has_access=True,
-            email=firm["email"],
+            email=str(firm["email"]),
         )
     ]
 

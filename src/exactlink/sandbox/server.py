@@ -38,6 +38,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # sixteen processes refreshing at once must not be refused
 
 
+class _Server6(_Server):
+    """The same on IPv6 loopback (``--host ::1``)."""
+
+    address_family = socket.AF_INET6
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "ExactOnlineSandbox/1.0"
     protocol_version = "HTTP/1.1"
@@ -318,9 +324,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Bind and serve in a background thread; raises :class:`PortInUseError` if taken."""
         handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
-        server_cls = _Server
-        if ":" in self.host:
-            server_cls = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        server_cls: type[_Server] = _Server6 if ":" in self.host else _Server
         try:
             self._server = server_cls((self.host, self.port), handler)
         except OSError as exc:
