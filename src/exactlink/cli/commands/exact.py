@@ -141,11 +141,11 @@ def exact_app_show() -> None:
 
 # ============================================================================ exact connect
 def _owner(ctx: AppContext, client_name: str | None) -> tuple[Portal, Client | None]:
-    from exactlink.services.clients import get_client
-
     portal = ctx.portal()
     if client_name is None:
         return portal, None
+    from exactlink.services.clients import get_client
+
     return portal, get_client(ctx.store, portal, client_name)
 
 
