@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from support.real import missing
+
 
 @pytest.fixture
 def shell_env(tmp_path):
@@ -158,7 +160,7 @@ def test_tab_completes_in_a_real_shell(shell_env, tmp_path, shell):
     command, setup = SHELLS[shell]
     for program in ("tmux", command[0]):
         if not shutil.which(program, path=shell_env["PATH"]):
-            pytest.skip(f"{program} is not installed")
+            missing(f"{program} (CI installs it)")
     env = dict(shell_env, PS1="$ ", PROMPT="$ ", TERM="xterm")
     env.pop("TMUX", None)
     tmux = Tmux(tmp_path / "tmux.sock", env, command)

@@ -13,11 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from support.real import missing
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_i18n_script():
-    pytest.importorskip("babel", reason="Babel is in the test extra: pip install '.[test]'")
+    try:
+        import babel  # noqa: F401  (scripts/i18n.py needs it)
+    except ImportError:
+        missing("Babel, from the test extra (pip install '.[test]')")
     spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
