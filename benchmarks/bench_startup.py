@@ -47,6 +47,15 @@ def main() -> None:
         home = Path(tmp) / "home"
         env = dict(os.environ, EXACTLINK_HOME=str(home), NO_COLOR="1")
         env.pop("EXACTLINK_LANG", None)
+        # Measure what users run: an installed package has its bytecode (pip compiles it). With
+        # PYTHONDONTWRITEBYTECODE set, an editable checkout would recompile every module on
+        # every start, which no user pays.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        import compileall
+        import importlib.util
+
+        package = Path(importlib.util.find_spec("exactlink").origin).parent
+        compileall.compile_dir(package, quiet=1)
 
         def run(*argv: str, stdin: bytes | None = None) -> None:
             subprocess.run(

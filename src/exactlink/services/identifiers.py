@@ -23,9 +23,11 @@ import re
 from exactlink.errors import InvalidInput
 from exactlink.i18n import _
 
+# Patterns as strings: `re` compiles (and caches) one on first use, so importing this module
+# costs nothing for commands that validate nothing (`portal list`, `client list`).
 # Separators people type inside numbers: spaces, dots, dashes, slashes.
-_SEPARATORS = re.compile(r"[\s.\-/]+")
-_NL_VAT_BODY = re.compile(r"\d{9}B\d{2}")
+_SEPARATORS = r"[\s.\-/]+"
+_NL_VAT_BODY = r"\d{9}B\d{2}"
 _EU_PREFIXES = frozenset(
     "AT BE BG CY CZ DE DK EE EL ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK XI".split()  # noqa: SIM905
 )
@@ -33,7 +35,7 @@ VAT_EXAMPLE = "BE0403170701"
 
 # A pragmatic e-mail check (no quoted local parts, no IP literals): what an Exact Online
 # Toegangsbeheer invitation accepts in practice.
-_EMAIL = re.compile(
+_EMAIL = (
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
@@ -55,7 +57,7 @@ def _guess_vat_country(number: str) -> str | None:
     """A country for a VAT number typed without prefix, only where the form is unambiguous."""
     if number.isdigit() and ((len(number) == 10 and number[0] in "01") or len(number) == 9):
         return "BE"  # Belgian VAT = enterprise number: 10 digits starting 0/1 (old: 9 digits)
-    if _NL_VAT_BODY.fullmatch(number):
+    if re.fullmatch(_NL_VAT_BODY, number):
         return "NL"
     return None
 
@@ -67,7 +69,7 @@ def normalize_vat(value: str, country_hint: str | None = None) -> str:
     unambiguous (Belgian 10 digits, Dutch ``123456789B01``).
     """
     raw = (value or "").strip()
-    compact = _SEPARATORS.sub("", raw).upper()
+    compact = re.sub(_SEPARATORS, "", raw).upper()
     if not compact:
         raise InvalidInput(
             _("The VAT number is empty."),
@@ -134,7 +136,7 @@ def normalize_coc(value: str, country_hint: str | None = None) -> str:
     (``BE 0403.170.701``) is accepted and dropped.
     """
     raw = (value or "").strip()
-    compact = _SEPARATORS.sub("", raw).upper()
+    compact = re.sub(_SEPARATORS, "", raw).upper()
     country = (country_hint or "").upper() or None
     if compact[:2] in ("BE", "NL"):
         country, compact = compact[:2], compact[2:]
@@ -200,7 +202,7 @@ def normalize_email(value: str) -> str:
             _("The e-mail address is empty."),
             hint=_("Give an address such as info@kantoor.be."),
         )
-    if len(raw) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(raw):
+    if len(raw) > MAX_EMAIL_LENGTH or not re.fullmatch(_EMAIL, raw):
         raise InvalidInput(
             _("Invalid e-mail address '{value}'.").format(value=raw),
             hint=_("Give one address such as info@kantoor.be (no spaces, no name, no list)."),
@@ -210,7 +212,7 @@ def normalize_email(value: str) -> str:
 
 
 MAX_NAME_LENGTH = 120
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = r"[\x00-\x1f\x7f]"
 
 
 def clean_name(value: str, *, what: str) -> str:
@@ -222,7 +224,7 @@ def clean_name(value: str, *, what: str) -> str:
             _("The {what} name is empty.").format(what=what),
             hint=_("Give a name, e.g. 'Bakkerij Peeters BV'."),
         )
-    if _CONTROL.search(name):
+    if re.search(_CONTROL, name):
         raise InvalidInput(
             _("The {what} name '{name}' contains control characters.").format(
                 what=what, name=name.encode("unicode_escape").decode("ascii")
