@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _installed import exactlink_command, installed_env
+
 
 def median_time(command: list[str], runs: int, env: dict[str, str], setup=None) -> float:
     """The median wall time of ``command`` over ``runs`` (``setup`` runs untimed before each)."""
@@ -39,23 +41,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     py = sys.executable
-    # What a user types: the console script beside this Python (``python -m`` adds runpy).
-    script = Path(py).parent / "exactlink"
-    exactlink = [str(script)] if script.exists() else [py, "-m", "exactlink"]
+    exactlink = exactlink_command()
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         env = dict(os.environ, EXACTLINK_HOME=str(home), NO_COLOR="1")
         env.pop("EXACTLINK_LANG", None)
-        # Measure what users run: an installed package has its bytecode (pip compiles it). With
-        # PYTHONDONTWRITEBYTECODE set, an editable checkout would recompile every module on
-        # every start, which no user pays.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        import compileall
-        import importlib.util
-
-        package = Path(importlib.util.find_spec("exactlink").origin).parent
-        compileall.compile_dir(package, quiet=1)
+        env = installed_env(env)
 
         def run(*argv: str, stdin: bytes | None = None) -> None:
             subprocess.run(

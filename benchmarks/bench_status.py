@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _exact_home import connected_home
+from _installed import exactlink_command, installed_env
 
 
 def median_wall(command: list[str], env: dict, runs: int) -> float:
@@ -39,8 +40,8 @@ def main() -> None:
     args = parser.parse_args()
     sb, home = connected_home()
     sb.stop()  # no network from here on
-    env = {**os.environ, "EXACTLINK_HOME": home}
-    status = [sys.executable, "-m", "exactlink", "exact", "status"]
+    env = installed_env({**os.environ, "EXACTLINK_HOME": home})
+    status = [*exactlink_command(), "exact", "status"]
     typer_only = [sys.executable, "-c", "import typer"]
     imports = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "exactlink", "exact", "status"],

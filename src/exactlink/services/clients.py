@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from exactlink.errors import Conflict, NotFound, UsageError
 from exactlink.i18n import _
@@ -34,8 +33,7 @@ STATUSES = (CLIENT_PENDING, CLIENT_GRANTED, CLIENT_ACTIVE)
 FIELDS = ("email", "vat", "coc", "managed", "access_granted")
 
 
-@dataclass(frozen=True)
-class ClientChange:
+class ClientChange(NamedTuple):
     """What a mutating client operation did. ``changed`` is False when nothing was written."""
 
     client: Client
