@@ -1,4 +1,5 @@
-"""The local SQLite store: one connection per command, repositories that return the records of models.py.
+"""The local SQLite store: one connection per command, repositories that return the records of
+``models.py``.
 
 Each table group has its own repository module; ``Store`` opens the database on first use and
 builds a repository the first time it is asked for, so a command pays only for what it touches.
