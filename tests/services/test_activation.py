@@ -357,7 +357,7 @@ def test_overwrite_of_a_clients_own_link(world):
     assert outcome.outcome == activation.ACTIVATED
     assert outcome.replaced["own_link"]["connection_id"] == own_id
     assert secrets.data == {}
-    assert world.store.activations.own_connection(client.id) is None
+    assert world.store.connections.find(client.portal_id, client.id) is None
     actions = [e.action for e in world.store.events.list(client="Bakkerij De Vries")]
     assert "exact.link.replaced" in actions and "exact.activate" in actions
 

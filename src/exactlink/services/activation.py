@@ -344,7 +344,7 @@ def pending_hint(portal: Portal, client: Client) -> str:
 
 def portal_connection(store: Store, portal: Portal) -> Connection:
     """The portal's own chain, alive; NotConnected/ReconnectNeeded (exit 5) otherwise."""
-    conn = store.activations.portal_connection(portal.id)
+    conn = store.connections.find(portal.id)
     if conn is None or conn.status == CONNECTION_DISCONNECTED:
         raise NotConnected(
             _("Portal '{portal}' is not connected to Exact Online.").format(portal=portal.name),
@@ -504,7 +504,7 @@ def _unknown_division(store: Store, portal: Portal, conn: Connection, code: int)
     for connection_id in store.divisions.owners(code):
         if connection_id == conn.id:
             continue
-        other = store.activations.connection(connection_id)
+        other = store.connections.get(connection_id)
         if other is not None and other.portal_id != portal.id:
             found = store.portals.get_by_id(other.portal_id)
             if found is not None:
@@ -588,7 +588,7 @@ def _probe(port: ExactPort, division: int) -> None:
 
 def _retire_own_link(store: Store, secrets: SecretStore, own: Connection) -> dict[str, Any]:
     """Inside the caller's transaction: the client's own chain leaves the store and the keyring."""
-    store.activations.retire_connection(own.id)
+    store.connections.retire(own.id)
     for part in ("access", "refresh"):
         secrets.delete(f"{own.secret_key}/{part}")
     return {
@@ -680,7 +680,7 @@ def activate_client(
             details={"cause": CAUSE_TAKEN, "division": division, "client": other_name},
         )
     current = store.activations.get(client.id)
-    own = store.activations.own_connection(client.id)
+    own = store.connections.find(client.portal_id, client.id)
     same = current is not None and current.division == division and current.connection_id == conn.id
     replacing: list[str] = []
     if own is not None:
@@ -872,7 +872,7 @@ def activate_all(
             continue
         todo.append(client)
     matches = matching.match_clients(todo, divisions)
-    own_links = {c.id: store.activations.own_connection(c.id) for c in todo}
+    own_links = {c.id: store.connections.find(c.portal_id, c.id) for c in todo}
     plan: list[tuple[Client, Division, matching.Match]] = []
     for client in todo:
         match = matches[client.id]

@@ -300,7 +300,7 @@ class _Doctor:
         if self.store is None or self.portal is None:
             self.cannot("connection", _("no portal"))
             return
-        conn = self.store.activations.portal_connection(self.portal.id)
+        conn = self.store.connections.find(self.portal.id)
         if conn is None or conn.status == CONNECTION_DISCONNECTED:
             self.add(
                 "connection",

@@ -74,7 +74,7 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
 
 
 def _summary(store: Store, portal: Portal | None) -> dict[str, Any]:
-    summary: dict[str, Any] = {"path": str(store.path), **store.activations.store_summary()}
+    summary: dict[str, Any] = {"path": str(store.path), **store.summary()}
     if portal is not None:
         summary["portal"] = {
             "name": portal.name,
@@ -89,7 +89,7 @@ def _mapping(store: Store, portal: Portal, client_name: str) -> dict[str, Any]:
     if client is None:
         return {"client": client_name, "found": False}
     activation = store.activations.get(client.id)
-    own = store.activations.own_connection(client.id)
+    own = store.connections.find(client.portal_id, client.id)
     return {
         "client": {
             "name": client.name,
@@ -112,7 +112,7 @@ def _mapping(store: Store, portal: Portal, client_name: str) -> dict[str, Any]:
 def _connection(store: Store, portal: Portal | None) -> dict[str, Any] | None:
     if portal is None:
         return None
-    conn = store.activations.portal_connection(portal.id)
+    conn = store.connections.find(portal.id)
     if conn is None:
         return None
     return {

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exactlink.adapters.store import db as _db
 
@@ -40,6 +40,23 @@ class Store:
         """All writes inside land together or not at all."""
         with _db.transaction(self.db) as conn:
             yield conn
+
+    def summary(self) -> dict[str, Any]:
+        """Row counts of the whole store (for a support bundle; no names, no secrets)."""
+
+        def count(sql: str) -> int:
+            return int(self.db.execute(sql).fetchone()[0])
+
+        return {
+            "schema_version": count("PRAGMA user_version"),
+            "portals": count("SELECT COUNT(*) FROM portals"),
+            "clients": count("SELECT COUNT(*) FROM clients"),
+            "activations": count("SELECT COUNT(*) FROM activations"),
+            "cached_divisions": count("SELECT COUNT(*) FROM divisions"),
+            "connections": self.connections.status_counts(),
+            "events": count("SELECT COUNT(*) FROM events"),
+            "exact_errors": count("SELECT COUNT(*) FROM exact_errors"),
+        }
 
     def close(self) -> None:
         if "db" in self.__dict__:

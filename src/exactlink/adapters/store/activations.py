@@ -4,10 +4,8 @@ One row per client (the primary key): a client is active on at most one division
 held by at most one client per connection; the service checks that before writing, so the table
 needs no unique index on it (which keeps the migration untouched).
 
-The activation commands also retire the *replaced* link of a client: its own token chain made by
-``exact connect --client`` (a ``connections`` row with that ``client_id``). The few reads and the
-delete of such rows that activation needs live here, so the activation service does not depend on
-the connection repository's shape.
+The chains themselves (the portal's, and a client's own link that an activation replaces) are
+the connection repository's (``store.connections``).
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from exactlink.adapters.store.db import utc_now
-from exactlink.models import Activation, Connection
+from exactlink.models import Activation
 
 _COLUMNS = "client_id, connection_id, division, division_name, matched_by, activated_at"
 
@@ -30,29 +28,6 @@ def _activation(row: tuple[Any, ...]) -> Activation:
         division_name=row[3],
         matched_by=row[4],
         activated_at=row[5],
-    )
-
-
-def _connection(row: sqlite3.Row) -> Connection:
-    return Connection(
-        id=row["id"],
-        portal_id=row["portal_id"],
-        client_id=row["client_id"],
-        base_url=row["base_url"],
-        app_client_id=row["app_client_id"],
-        status=row["status"],
-        storage=row["storage"],
-        exact_user_id=row["exact_user_id"],
-        exact_username=row["exact_username"],
-        exact_full_name=row["exact_full_name"],
-        exact_email=row["exact_email"],
-        current_division=row["current_division"],
-        access_expires_at=row["access_expires_at"],
-        refresh_issued_at=row["refresh_issued_at"],
-        last_token_call_at=row["last_token_call_at"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 
@@ -143,67 +118,3 @@ class ActivationRepository:
     def delete(self, client_id: int) -> bool:
         cursor = self._db.execute("DELETE FROM activations WHERE client_id = ?", (client_id,))
         return cursor.rowcount > 0
-
-    # -- the chains an activation relies on or replaces ---------------------------------------
-    def portal_connection(self, portal_id: int) -> Connection | None:
-        """The portal's own chain (the firm's login): ``client_id`` is NULL."""
-        row = self._db.execute(
-            "SELECT * FROM connections WHERE portal_id = ? AND client_id IS NULL", (portal_id,)
-        ).fetchone()
-        return _connection(row) if row else None
-
-    def own_connection(self, client_id: int) -> Connection | None:
-        """A client's own link (``exact connect --client``), whatever its status."""
-        row = self._db.execute(
-            "SELECT * FROM connections WHERE client_id = ? ORDER BY id DESC LIMIT 1",
-            (client_id,),
-        ).fetchone()
-        return _connection(row) if row else None
-
-    def connection(self, connection_id: int) -> Connection | None:
-        row = self._db.execute(
-            "SELECT * FROM connections WHERE id = ?", (connection_id,)
-        ).fetchone()
-        return _connection(row) if row else None
-
-    def retire_connection(self, connection_id: int) -> None:
-        """Remove a replaced chain's row, with what hangs off it (its activation, its cache).
-
-        The caller removes the chain's secrets from the keyring (they are not in this database).
-        """
-        self._db.execute("DELETE FROM activations WHERE connection_id = ?", (connection_id,))
-        self._db.execute("DELETE FROM divisions WHERE connection_id = ?", (connection_id,))
-        self._db.execute("DELETE FROM rate_limits WHERE connection_id = ?", (connection_id,))
-        self._db.execute(
-            "UPDATE exact_errors SET connection_id = NULL WHERE connection_id = ?",
-            (connection_id,),
-        )
-        self._db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
-
-    def all_connection_keys(self) -> list[str]:
-        """The keyring prefix of every chain in the store (``connection-{id}``)."""
-        return [f"connection-{row[0]}" for row in self._db.execute("SELECT id FROM connections")]
-
-    def store_summary(self) -> dict[str, Any]:
-        """Row counts of the whole store (for a support bundle; no names, no secrets)."""
-
-        def count(sql: str) -> int:
-            return int(self._db.execute(sql).fetchone()[0])
-
-        return {
-            "schema_version": count("PRAGMA user_version"),
-            "portals": count("SELECT COUNT(*) FROM portals"),
-            "clients": count("SELECT COUNT(*) FROM clients"),
-            "activations": count("SELECT COUNT(*) FROM activations"),
-            "cached_divisions": count("SELECT COUNT(*) FROM divisions"),
-            "connections": self.connections_summary(),
-            "events": count("SELECT COUNT(*) FROM events"),
-            "exact_errors": count("SELECT COUNT(*) FROM exact_errors"),
-        }
-
-    def connections_summary(self) -> dict[str, int]:
-        """How many chains per status (for a support bundle)."""
-        rows = self._db.execute(
-            "SELECT status, COUNT(*) FROM connections GROUP BY status"
-        ).fetchall()
-        return {row[0]: row[1] for row in rows}

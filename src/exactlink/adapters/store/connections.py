@@ -190,6 +190,29 @@ class ConnectionRepository:
             (CONNECTION_DISCONNECTED, utc_now(), connection_id),
         )
 
+    def retire(self, connection_id: int) -> None:
+        """Remove a replaced chain's row, with what hangs off it (its activations, its cache).
+
+        The caller removes the chain's secrets from the keyring (they are not in this database).
+        """
+        self._db.execute("DELETE FROM activations WHERE connection_id = ?", (connection_id,))
+        self._db.execute("DELETE FROM divisions WHERE connection_id = ?", (connection_id,))
+        self._db.execute("DELETE FROM rate_limits WHERE connection_id = ?", (connection_id,))
+        self._db.execute(
+            "UPDATE exact_errors SET connection_id = NULL WHERE connection_id = ?",
+            (connection_id,),
+        )
+        self._db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
+
+    def secret_prefixes(self) -> builtins.list[str]:
+        """The keyring prefix of every chain in the store (``connection-{id}``)."""
+        return [f"connection-{row[0]}" for row in self._db.execute("SELECT id FROM connections")]
+
+    def status_counts(self) -> dict[str, int]:
+        """How many chains per status."""
+        rows = self._db.execute("SELECT status, COUNT(*) FROM connections GROUP BY status")
+        return {row[0]: row[1] for row in rows}
+
     # -- rate limits -------------------------------------------------------------------------
     def save_rate_limit(self, connection_id: int, state: RateLimitState) -> None:
         """Upsert the last headers seen; a family Exact did not send keeps its old values."""

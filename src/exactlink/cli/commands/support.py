@@ -44,7 +44,7 @@ def support_bundle(
         from exactlink.services.exact_app import SECRET_KEY
 
         keys = [SECRET_KEY]
-        for row in store.activations.all_connection_keys():
+        for row in store.connections.secret_prefixes():
             keys += [f"{row}/access", f"{row}/refresh"]
         secret_values = [v for v in (secrets.get(k) for k in keys) if v]
     except Exception as exc:  # no keyring: nothing secret can be read, so none can leak
