@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_cli_docs():
-    spec = importlib.util.spec_from_file_location("cli_docs", ROOT / "scripts" / "cli_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "cli_docs", ROOT / "tests" / "tools" / "cli_docs.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,7 +24,7 @@ def _load_cli_docs():
 def test_cli_reference_matches_the_commands():
     expected = _load_cli_docs().render()
     actual = (ROOT / "docs" / "cli.md").read_text("utf-8")
-    assert actual == expected, "docs/cli.md is stale: python scripts/cli_docs.py > docs/cli.md"
+    assert actual == expected, "docs/cli.md is stale: python tests/tools/cli_docs.py > docs/cli.md"
 
 
 def test_every_command_is_in_the_reference():

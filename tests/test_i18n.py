@@ -1,6 +1,6 @@
 """Dutch and English: every message translated, the same exit codes and JSON in both languages.
 
-The catalogue check extracts the messages from the current source (as `scripts/i18n.py extract`
+The catalogue check extracts the messages from the current source (as `tests/tools/i18n.py extract`
 does) and fails on any message without a good Dutch translation; its output lists what to do.
 """
 
@@ -20,10 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _load_i18n_script():
     try:
-        import babel  # noqa: F401  (scripts/i18n.py needs it)
+        import babel  # noqa: F401  (tests/tools/i18n.py needs it)
     except ImportError:
         missing("Babel, from the test extra (pip install '.[test]')")
-    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    spec = importlib.util.spec_from_file_location(
+        "i18n_script", ROOT / "tests" / "tools" / "i18n.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -50,9 +52,9 @@ def test_every_message_has_a_dutch_translation(script):
     assert len(template) > 50, "extraction found suspiciously few messages"
     found = script.check(template)
     assert not found, (
-        "Messages without a good Dutch translation. Run `python scripts/i18n.py all`, translate "
+        "Messages without a good Dutch translation. Run `python tests/tools/i18n.py all`, translate "
         "the listed entries in src/exactlink/locale/nl/LC_MESSAGES/exactlink.po, then "
-        "`python scripts/i18n.py compile`:\n" + "\n".join(str(p) for p in found)
+        "`python tests/tools/i18n.py compile`:\n" + "\n".join(str(p) for p in found)
     )
 
 

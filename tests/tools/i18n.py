@@ -1,10 +1,10 @@
 """Maintain exactlink's message catalogues with Babel.
 
-    python scripts/i18n.py extract   # source → src/exactlink/locale/exactlink.pot
-    python scripts/i18n.py update    # .pot → merge into <lang>/LC_MESSAGES/exactlink.po
-    python scripts/i18n.py compile   # .po → .mo (the .mo files are committed: they ship in the wheel)
-    python scripts/i18n.py check     # fail on a missing, fuzzy or broken translation
-    python scripts/i18n.py all       # extract, update, compile, check
+    python tests/tools/i18n.py extract   # source → src/exactlink/locale/exactlink.pot
+    python tests/tools/i18n.py update    # .pot → merge into <lang>/LC_MESSAGES/exactlink.po
+    python tests/tools/i18n.py compile   # .po → .mo (the .mo files are committed: they ship in the wheel)
+    python tests/tools/i18n.py check     # fail on a missing, fuzzy or broken translation
+    python tests/tools/i18n.py all       # extract, update, compile, check
 
 The usual round after changing messages: ``all``, translate what ``check`` lists in the .po
 (fuzzy entries are Babel's guesses: fix the text and delete the ``#, fuzzy`` line), ``compile``,
@@ -28,12 +28,14 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-ROOT = Path(__file__).resolve().parent.parent
-MAPPING = ROOT / "babel.cfg"
+ROOT = Path(__file__).resolve().parents[2]
+# What to extract: every module of the package except the sandbox, a simulator of Exact Online
+# that speaks English and imports nothing of ours. Every message a person reads is wrapped in
+# ``_()`` or ``ngettext()``. (The same map as a babel.cfg for ``pybabel extract``.)
+METHOD_MAP = [("src/exactlink/sandbox/**", "ignore"), ("src/exactlink/**.py", "python")]
 PACKAGE = ROOT / "src" / "exactlink"
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "exactlink"
@@ -44,7 +46,7 @@ STABLE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 HEADER = """\
 # {what} for exactlink's messages.
-# Maintained with scripts/i18n.py; the .mo next to a .po is compiled from it and committed.
+# Maintained with tests/tools/i18n.py; the .mo next to a .po is compiled from it and committed.
 # This file is distributed under the same license as the exactlink project (MIT)."""
 
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)?(?:[!:][^{}]*)?\}(?!\})")
@@ -63,8 +65,6 @@ def mo_file(language: str) -> Path:
 # -- extract ------------------------------------------------------------------------------------
 def extract() -> Catalog:
     """Every ``_()`` / ``ngettext()`` message in the package, as a template catalogue."""
-    with MAPPING.open(encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle, str(MAPPING))
     catalog = Catalog(
         project="exactlink",
         domain=DOMAIN,
@@ -75,11 +75,11 @@ def extract() -> Catalog:
         fuzzy=False,
         header_comment=HEADER.format(what="Message template"),
     )
-    # babel.cfg patterns are relative to the repository root.
+    # The map's patterns are relative to the repository root.
     for filename, lineno, message, comments, context in extract_from_dir(
         ROOT,
-        method_map,
-        options_map,
+        METHOD_MAP,
+        {},
         keywords=DEFAULT_KEYWORDS,
         comment_tags=("Translators:",),
         strip_comment_tags=True,

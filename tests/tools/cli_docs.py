@@ -1,7 +1,7 @@
 """Write docs/cli.md from the commands' own definitions, so the reference never drifts from
 ``--help`` (tests/test_docs.py fails when the file is stale).
 
-    python scripts/cli_docs.py > docs/cli.md
+    python tests/tools/cli_docs.py > docs/cli.md
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 HEADER = """# CLI reference
 
-Generated from the commands' own help by `python scripts/cli_docs.py > docs/cli.md`;
+Generated from the commands' own help by `python tests/tools/cli_docs.py > docs/cli.md`;
 `tests/test_docs.py` fails when this file and `exactlink --help` disagree.
 
 Global options may be written before or after the command (`exactlink --json client list` and
