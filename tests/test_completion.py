@@ -44,7 +44,9 @@ def _run(command: str, env: dict, shell: str = "bash") -> subprocess.CompletedPr
 
 # -- the scripts ------------------------------------------------------------------------------------
 def test_show_completion_prints_the_script_for_the_running_shell(shell_env):
-    done = _run("exactlink --show-completion", shell_env)
+    # A second command keeps bash from exec-ing exactlink, so bash stays its parent: the
+    # running shell that Typer detects (it walks up the process tree).
+    done = _run("exactlink --show-completion; exit $?", shell_env)
     assert done.returncode == 0, done.stderr
     assert "complete -o default -F _exactlink_completion exactlink" in done.stdout
     assert "_EXACTLINK_COMPLETE=complete_bash" in done.stdout
