@@ -76,3 +76,54 @@ def test_every_exit_code_is_documented(name):
     code = getattr(errors, name).exit_code
     text = (ROOT / "docs" / "exit-codes.md").read_text("utf-8")
     assert re.search(rf"^\| {code} \|", text, re.M), f"exit code {code} ({name}) not in docs"
+
+
+def _commands_in(text: str) -> list[str]:
+    """``exactlink …`` in inline code and in the lines of code blocks."""
+    found = re.findall(r"`(exactlink [^`]*)`", text)
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            code = line.split(" #", 1)[0].strip().removeprefix("$ ")  # without the comment
+            for part in re.split(r"\|\||&&|\||;", code):
+                if part.strip().startswith("exactlink "):
+                    found.append(part.strip())
+    return found
+
+
+def _command_words(command: str) -> list[str]:
+    """The group and command of ``exactlink [GLOBAL OPTIONS] GROUP COMMAND ...``."""
+    words: list[str] = []
+    tokens = iter(command.split()[1:])
+    for token in tokens:
+        if token in ("--home", "--portal", "--lang"):
+            next(tokens, None)
+        elif not token.startswith("-"):
+            words.append(token)
+        if len(words) == 2:
+            break
+    return words
+
+
+def test_every_command_the_docs_show_exists():
+    import typer.main
+
+    from exactlink.cli.app import app
+
+    subcommands = _load_cli_docs().subcommands
+    root = typer.main.get_command(app)
+    partial = {"cl"}  # docs/completion.md shows Tab completing `exactlink cl`
+    wrong = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if path.name == "cli.md":  # generated, checked above
+            continue
+        for command in _commands_in(path.read_text("utf-8")):
+            node = root
+            for word in _command_words(command):
+                children = dict(subcommands(node))
+                if not children or word in partial:
+                    break
+                if word not in children:
+                    wrong.append(f"{path.name}: {command}")
+                    break
+                node = children[word]
+    assert not wrong, "commands in the docs that exactlink does not have:\n" + "\n".join(wrong)
