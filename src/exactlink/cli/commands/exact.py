@@ -12,13 +12,24 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
     from exactlink.models import Client, Portal
 
+
+class _InOrderOfUse(TyperGroup):
+    """`exact --help` lists the app settings first, as a firm meets them: app, connect, ..."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(super().list_commands(ctx), key=lambda name: name != "app")
+
+
 app = typer.Typer(
-    no_args_is_help=True, help="Exact Online: app settings, connect, divisions, activate."
+    cls=_InOrderOfUse,
+    no_args_is_help=True,
+    help="Exact Online: app settings, connect, divisions, activate.",
 )
 
 # ============================================================================ exact app set|show
