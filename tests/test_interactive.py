@@ -65,8 +65,8 @@ def world(sandbox_factory, tmp_path):
     return sb, home
 
 
-def set_app_on_a_terminal(sb, home) -> str:
-    """Type the client secret at the hidden prompt; return everything the terminal showed."""
+def spawn_app_set(sb, home):
+    """`exact app set` on a terminal, stopped at the hidden secret prompt."""
     app = sb.seed["app"]
     child = spawn(
         home,
@@ -82,8 +82,14 @@ def set_app_on_a_terminal(sb, home) -> str:
         "--insecure-storage",
     )
     child.expect_exact("Client secret (input hidden): ")
+    return child
+
+
+def set_app_on_a_terminal(sb, home) -> str:
+    """Type the client secret at the hidden prompt; return everything the terminal showed."""
+    child = spawn_app_set(sb, home)
     shown = child.before + child.after
-    child.sendline(app["client_secret"])
+    child.sendline(sb.seed["app"]["client_secret"])
     assert finish(child) == 0, child.before
     return shown + child.before
 
@@ -103,21 +109,7 @@ def test_secret_prompt_hides_what_is_typed(world):
 
 def test_empty_secret_at_the_prompt_is_refused(world):
     sb, home = world
-    app = sb.seed["app"]
-    child = spawn(
-        home,
-        "exact",
-        "app",
-        "set",
-        "--client-id",
-        app["client_id"],
-        "--redirect-uri",
-        app["redirect_uri"],
-        "--base-url",
-        sb.base_url,
-        "--insecure-storage",
-    )
-    child.expect_exact("Client secret (input hidden): ")
+    child = spawn_app_set(sb, home)
     child.sendline("")
     code = finish(child)
     assert code == 2, child.before
