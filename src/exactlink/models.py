@@ -104,6 +104,21 @@ class Connection(NamedTuple):
         """The keyring entry prefix of this chain's tokens."""
         return f"connection-{self.id}"
 
+    @property
+    def access_token_key(self) -> str:
+        """The keyring entry of this chain's access token."""
+        return f"{self.secret_key}/access"
+
+    @property
+    def refresh_token_key(self) -> str:
+        """The keyring entry of this chain's refresh token."""
+        return f"{self.secret_key}/refresh"
+
+    @property
+    def token_keys(self) -> tuple[str, str]:
+        """Every keyring entry of this chain (to copy, scan or remove them all)."""
+        return (self.access_token_key, self.refresh_token_key)
+
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
 

@@ -22,6 +22,8 @@ from exactlink.errors import ExactlinkError
 from exactlink.i18n import _
 from exactlink.paths import write_private_file
 
+DEFAULT_PORTAL_KEY = "default_portal"
+
 
 class ConfigError(ExactlinkError):
     """config.toml could not be read."""
@@ -48,6 +50,12 @@ class Config:
                 _("Cannot read {path}: {error}").format(path=path, error=exc),
                 hint=_("Fix or remove the file; `exactlink doctor` checks it."),
             ) from exc
+
+    @property
+    def default_portal(self) -> str | None:
+        """The portal commands act on when no ``--portal`` is given."""
+        value = self.get(DEFAULT_PORTAL_KEY)
+        return str(value) if value else None
 
     def get(self, dotted: str, default: Any = None) -> Any:
         """``get("exact.client_id")``."""

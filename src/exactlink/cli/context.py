@@ -100,9 +100,22 @@ class AppContext:
                 hint=_("Pass {flag} instead.").format(flag=instead),
             )
 
+    def portal_choice(self, name: str | None = None) -> str | None:
+        """The portal name asked for: ``name``, else ``--portal``, else the configured default."""
+        return name or self.portal_name or self.config.default_portal
+
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask before something destructive, unless ``--yes``; no prompt without a TTY (exit 2)."""
+        if yes:
+            return
+        self.require_tty("--yes")
+        import typer
+
+        typer.confirm(question, abort=True, err=True)
+
     def portal(self, name: str | None = None) -> Portal:
         """The portal named ``name``, ``--portal``, or the default one from config."""
-        wanted = name or self.portal_name or self.config.get("default_portal")
+        wanted = self.portal_choice(name)
         if not wanted:
             raise NotFound(
                 _("No portal chosen and no default portal set."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from exactlink.adapters.config import DEFAULT_PORTAL_KEY
 from exactlink.errors import Conflict, InvalidInput, NotFound
 from exactlink.i18n import _
 from exactlink.models import Portal
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from exactlink.adapters.config import Config
     from exactlink.adapters.store import Store
 
-DEFAULT_PORTAL_KEY = "default_portal"
 OPTIONAL_FIELDS = ("billing_name", "billing_email", "vat", "address")
 
 
@@ -71,8 +71,7 @@ class PortalOverview:
 
 def default_portal_name(config: Config) -> str | None:
     """The name of the default portal from config.toml, or None."""
-    value = config.get(DEFAULT_PORTAL_KEY)
-    return str(value) if value else None
+    return config.default_portal
 
 
 def _same_name(a: str | None, b: str | None) -> bool:

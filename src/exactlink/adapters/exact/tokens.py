@@ -50,11 +50,11 @@ LOCK_TIMEOUT = 120.0
 
 
 def access_key(connection: Connection) -> str:
-    return f"{connection.secret_key}/access"
+    return connection.access_token_key
 
 
 def refresh_key(connection: Connection) -> str:
-    return f"{connection.secret_key}/refresh"
+    return connection.refresh_token_key
 
 
 def lock_path(locks_dir: Path, connection_id: int) -> Path:
