@@ -7,7 +7,6 @@ The root callback (cli/app.py) fills it from the global options; commands get it
 
 from __future__ import annotations
 
-import os
 import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
@@ -161,12 +160,6 @@ class AppContext:
             redirect_uri=app.redirect_uri,
         )
 
-    def exact_connection(self, portal: Portal, client: Client | None = None) -> Connection:
-        """The owner's connection row; ``NotConnected`` naming `exactlink exact connect`."""
-        from exactlink.services.connect import require_connection
-
-        return require_connection(self.store.connections, portal, client)
-
     def exact_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
         """The ``TokenManager`` of one connection (single-flight refresh across processes)."""
         from exactlink.adapters.exact.tokens import TokenManager
@@ -199,18 +192,9 @@ class AppContext:
         Raises ``NotConnected``/``ReconnectNeeded`` (exit 5) with the `exactlink exact connect`
         hint when there is no usable connection.
         """
-        from exactlink.errors import ReconnectNeeded
-        from exactlink.models import CONNECTION_NEEDS_RECONNECT
+        from exactlink.services.connect import require_connection
 
-        connection = self.exact_connection(portal, client)
-        if connection.status == CONNECTION_NEEDS_RECONNECT:
-            command = "exactlink exact connect" + (f' --client "{client.name}"' if client else "")
-            raise ReconnectNeeded(
-                _("The Exact Online connection must be made again ({why}).").format(
-                    why=connection.last_error or "needs-reconnect"
-                ),
-                hint=_("Run `{command}`.").format(command=command),
-            )
+        connection = require_connection(self.store.connections, portal, client, live=True)
         return cast("ExactPort", self.exact_client(connection, client.name if client else None))
 
     def exact_countdown(self, remaining: float, label: str) -> None:
@@ -264,7 +248,3 @@ def set_current(ctx: AppContext | None) -> None:
     if _current is not None and _current is not ctx:
         _current.close()
     _current = ctx
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from exactlink.errors import Conflict, NotConnected
+from exactlink.errors import Conflict, NotConnected, ReconnectNeeded
 from exactlink.i18n import _
 from exactlink.models import (
     CONNECTION_CONNECTED,
@@ -156,8 +156,8 @@ def connect(
         access_expires_at=tokens.access_expires_at,
         token_call_at=tokens.obtained_at,
     )
-    secrets.set(f"{connection.secret_key}/refresh", tokens.refresh_token)
-    secrets.set(f"{connection.secret_key}/access", tokens.access_token)
+    secrets.set(connection.refresh_token_key, tokens.refresh_token)
+    secrets.set(connection.access_token_key, tokens.access_token)
     me = gateway.me(tokens.access_token)
     current = me.get("CurrentDivision")
     connections.set_identity(
@@ -203,15 +203,32 @@ def connect(
 
 
 def require_connection(
-    connections: ConnectionsLike, portal: Portal, client: Client | None
+    connections: ConnectionsLike,
+    portal: Portal,
+    client: Client | None = None,
+    *,
+    live: bool = False,
 ) -> Connection:
-    """The owner's connection, or ``NotConnected`` naming the command that makes it."""
+    """The owner's connection, or ``NotConnected`` (exit 5) naming the command that makes it.
+
+    ``live``: a chain that died (``needs-reconnect``) is refused too, with ``ReconnectNeeded``
+    and the reason Exact gave (``last_error``); without it such a row is returned, for status
+    and disconnect."""
+    from exactlink.adapters.exact.tokens import reconnect_command
+
     found = connections.find(portal.id, client.id if client else None)
+    command = reconnect_command(client.name if client else None)
     if found is None or found.status == CONNECTION_DISCONNECTED:
-        command = "exactlink exact connect" + (f' --client "{client.name}"' if client else "")
         raise NotConnected(
             _("{owner} is not connected to Exact Online.").format(
                 owner=owner_label(portal, client)
+            ),
+            hint=_("Run `{command}`.").format(command=command),
+        )
+    if live and found.status == CONNECTION_NEEDS_RECONNECT:
+        raise ReconnectNeeded(
+            _("The Exact Online connection must be made again ({why}).").format(
+                why=found.last_error or CONNECTION_NEEDS_RECONNECT
             ),
             hint=_("Run `{command}`.").format(command=command),
         )
@@ -290,8 +307,8 @@ def disconnect(
     Exact keeps the app's authorisation until it is revoked in Mijn Exact Online >
     Beveiligingscentrum (reference §2.9); the chain simply stops being used here.
     """
-    secrets.delete(f"{connection.secret_key}/access")
-    secrets.delete(f"{connection.secret_key}/refresh")
+    for key in connection.token_keys:
+        secrets.delete(key)
     connections.mark_disconnected(connection.id)
     events.record(
         "exact.disconnect",

@@ -30,7 +30,6 @@ from exactlink.errors import (
 )
 from exactlink.i18n import _
 from exactlink.models import (
-    CONNECTION_CONNECTED,
     CONNECTION_DISCONNECTED,
     CONNECTION_NEEDS_RECONNECT,
     Connection,
@@ -61,9 +60,12 @@ def lock_path(locks_dir: Path, connection_id: int) -> Path:
     return locks_dir / f"connection-{connection_id}.lock"
 
 
-def reconnect_command(client_name: str | None) -> str:
+def reconnect_command(client_name: str | None = None) -> str:
+    """The command that makes (or remakes) the connection of a portal or of one client."""
+    import shlex
+
     if client_name:
-        return f'exactlink exact connect --client "{client_name}"'
+        return f"exactlink exact connect --client {shlex.quote(client_name)}"
     return "exactlink exact connect"
 
 
@@ -244,7 +246,3 @@ class TokenManager:
         """A 401 survived a refresh: the chain is not usable any more."""
         self.connections.set_status(self.connection.id, CONNECTION_NEEDS_RECONNECT, "unauthorized")
         return self._reconnect("unauthorized")
-
-    @property
-    def alive(self) -> bool:
-        return self.connection.status == CONNECTION_CONNECTED

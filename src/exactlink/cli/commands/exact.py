@@ -452,10 +452,9 @@ def _print_status(ctx: AppContext, data: dict[str, Any]) -> None:
             ],
         )
     if data["status"] != "connected":
-        command = "exactlink exact connect" + (
-            f' --client "{data["client"]}"' if data["client"] else ""
-        )
-        ctx.out.hint(f"`{command}`")
+        from exactlink.adapters.exact.tokens import reconnect_command
+
+        ctx.out.hint(f"`{reconnect_command(data['client'])}`")
 
 
 # ============================================================================ exact disconnect
