@@ -4,8 +4,14 @@ Every failure a user can meet is one of these. Each carries the process exit cod
 docs/exit-codes.md), a stable machine-readable ``code`` for ``--json`` envelopes, a message and a
 hint that names the command or the Exact Online menu path that fixes it. Adapters translate library
 exceptions (sqlite3, requests, keyring) into these at their boundary; nothing else leaks upward.
+Two live next to the adapter whose library they translate, so this leaf imports nothing of ours;
+they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
 
     ExactlinkError                      1  unexpected / generic
+    ├── StoreError                      1  adapters/store/db.py: the SQLite store cannot be opened
+    │                                      or written (locked past the busy timeout, disk full,
+    │                                      read-only, corrupt, newer schema)
+    ├── ConfigError                     1  adapters/config.py: config.toml cannot be read
     ├── UsageError                      2  bad flags, bad input, a prompt needed without a TTY
     │   └── InvalidInput                2  a value that does not validate (VAT, e-mail, CSV row, ...)
     ├── NotFound                        3  unknown portal, client, division, connection

@@ -91,11 +91,36 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     if db.in_transaction:  # nested use joins the outer transaction
         yield db
         return
-    db.execute("BEGIN IMMEDIATE")
     try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    else:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:  # SQLite rolls back by itself on some errors (disk full)
+                db.execute("ROLLBACK")
+            raise
         db.execute("COMMIT")
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+        raise  # our own mistake, not the store's: a bug report is the right answer
+    except sqlite3.DatabaseError as exc:
+        if db.in_transaction:  # a failed COMMIT leaves the transaction open
+            db.execute("ROLLBACK")
+        raise store_error(db, exc) from exc
+
+
+def store_error(db: sqlite3.Connection, exc: sqlite3.DatabaseError) -> StoreError:
+    """A failure of the store itself (locked past the busy timeout, disk full, read-only file,
+    corrupt) as a StoreError with the hint that fixes it."""
+    try:
+        path = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
+    except (sqlite3.Error, StopIteration):
+        path = "?"
+    if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        # Another exactlink command held the write lock for the whole busy timeout.
+        hint = _("Wait a minute and try again.")
+    else:
+        hint = _("Check the file's permissions, or run `exactlink doctor`.")
+    return StoreError(
+        _("The local store {path} cannot be used: {error}").format(path=path, error=exc),
+        hint=hint,
+    )
