@@ -506,7 +506,7 @@ class _Doctor:
         from datetime import UTC, datetime, timedelta
 
         hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
-        recent = self.store.divisions.recent_errors(
+        recent = self.store.connections.errors(
             self.connection.id if self.connection else None,
             division=self.code,
             since=hour_ago.replace("+00:00", "Z"),

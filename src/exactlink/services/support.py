@@ -109,6 +109,14 @@ def _mapping(store: Store, portal: Portal, client_name: str) -> dict[str, Any]:
     }
 
 
+def _rate_limits(store: Store, connection_id: int) -> list[dict[str, Any]]:
+    seen = store.connections.rate_limits_seen_at(connection_id)
+    return [
+        {**state.to_dict(), "updated_at": seen.get(state.division)}
+        for state in store.connections.rate_limits(connection_id)
+    ]
+
+
 def _connection(store: Store, portal: Portal | None) -> dict[str, Any] | None:
     if portal is None:
         return None
@@ -127,7 +135,7 @@ def _connection(store: Store, portal: Portal | None) -> dict[str, Any] | None:
         "refresh_issued_at": conn.refresh_issued_at,
         "last_token_call_at": conn.last_token_call_at,
         "last_error": conn.last_error,
-        "rate_limits": store.divisions.rate_limits(conn.id),
+        "rate_limits": _rate_limits(store, conn.id),
     }
 
 
@@ -154,7 +162,7 @@ def build_bundle(
         "store": _summary(store, portal),
         "connection": _connection(store, portal),
         "mapping": _mapping(store, portal, client) if (portal and client) else None,
-        "exact_errors": store.divisions.recent_errors(limit=errors_limit),
+        "exact_errors": [e.to_dict() for e in store.connections.errors(limit=errors_limit)],
         "doctor": doctor,
     }
     return redact(bundle, secrets)

@@ -248,11 +248,20 @@ class ConnectionRepository:
         return _rate_limit(row) if row else None
 
     def rate_limits(self, connection_id: int) -> builtins.list[RateLimitState]:
+        """The last headers seen per division, by division."""
         rows = self._db.execute(
             "SELECT * FROM rate_limits WHERE connection_id = ? ORDER BY division",
             (connection_id,),
         ).fetchall()
         return [_rate_limit(r) for r in rows]
+
+    def rate_limits_seen_at(self, connection_id: int) -> dict[int, str]:
+        """When each division's headers were last seen (a support bundle shows how stale)."""
+        rows = self._db.execute(
+            "SELECT division, updated_at FROM rate_limits WHERE connection_id = ?",
+            (connection_id,),
+        )
+        return {row[0]: row[1] for row in rows}
 
     # -- Exact's errors ----------------------------------------------------------------------
     def record_error(
@@ -284,14 +293,28 @@ class ConnectionRepository:
         )
 
     def errors(
-        self, connection_id: int | None = None, limit: int = 50
+        self,
+        connection_id: int | None = None,
+        *,
+        division: int | None = None,
+        since: str | None = None,
+        limit: int = 50,
     ) -> builtins.list[ExactErrorRecord]:
-        """Newest first."""
-        sql = "SELECT * FROM exact_errors"
-        args: list[Any] = []
+        """Newest first; ``since`` is a store timestamp (doctor counts the last hour's)."""
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if connection_id is not None:
-            sql += " WHERE connection_id = ?"
+            where.append("connection_id = ?")
             args.append(connection_id)
+        if division is not None:
+            where.append("division = ?")
+            args.append(division)
+        if since is not None:
+            where.append("at >= ?")
+            args.append(since)
+        sql = "SELECT * FROM exact_errors"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [

@@ -3,9 +3,7 @@
 Exact asks integrations not to fetch ``current/Me`` or ``system/Divisions`` on every command
 (reference §5.3: every call counts against the division's daily budget), so ``exact divisions``
 keeps the list here with its fetch time and ``exact activate`` reuses it. The diagnostic tables
-written by the Exact adapter (``rate_limits``, ``exact_errors``) are read here as well: they are
-keyed by (connection, division) like the cache, and ``doctor`` and ``support bundle`` read them
-together.
+the Exact adapter writes (``rate_limits``, ``exact_errors``) are the connection repository's.
 """
 
 from __future__ import annotations
@@ -137,53 +135,6 @@ class DivisionRepository:
             "SELECT connection_id FROM divisions WHERE code = ? ORDER BY connection_id", (code,)
         ).fetchall()
         return [row[0] for row in rows]
-
-    # -- diagnostics written by the Exact adapter ---------------------------------------------
-    def rate_limits(
-        self, connection_id: int, division: int | None = None
-    ) -> builtins.list[dict[str, Any]]:
-        """The last ``X-RateLimit-*`` values seen per division (reference §5.2)."""
-        sql = (
-            "SELECT division, daily_limit, daily_remaining, daily_reset_ms, minutely_limit,"
-            " minutely_remaining, minutely_reset_ms, updated_at FROM rate_limits"
-            " WHERE connection_id = ?"
-        )
-        args: list[Any] = [connection_id]
-        if division is not None:
-            sql += " AND division = ?"
-            args.append(division)
-        rows = self._db.execute(sql + " ORDER BY division", args).fetchall()
-        return [dict(row) for row in rows]
-
-    def recent_errors(
-        self,
-        connection_id: int | None = None,
-        *,
-        division: int | None = None,
-        limit: int = 20,
-        since: str | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        """The last errors Exact returned (status, ``Reason`` header, message), newest first."""
-        where: builtins.list[str] = []
-        args: builtins.list[Any] = []
-        if connection_id is not None:
-            where.append("connection_id = ?")
-            args.append(connection_id)
-        if division is not None:
-            where.append("division = ?")
-            args.append(division)
-        if since is not None:
-            where.append("at >= ?")
-            args.append(since)
-        sql = (
-            "SELECT connection_id, division, method, endpoint, status, reason, message, at"
-            " FROM exact_errors"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
-        return [dict(row) for row in self._db.execute(sql, args).fetchall()]
 
     def count(self, connection_id: int | None = None) -> int:
         if connection_id is None:
