@@ -145,18 +145,25 @@ class AppContext:
             self.extras["exact_session"] = new_session()
         return self.extras["exact_session"]
 
+    @cached_property
+    def exact_client_secret(self) -> str:
+        """The app's client secret, read from the secret store once per command; a missing
+        secret raises ``NotFound`` (and is not cached, so every attempt fails the same way)."""
+        from exactlink.services.exact_app import client_secret
+
+        return client_secret(self.secrets)
+
     def exact_credentials(self, site: str | None = None, client_id: str | None = None) -> Any:
         """The app's credentials (``AppCredentials``) with the secret from the secret store;
         ``site``/``client_id`` of an existing connection win over config (tokens belong to
         the site and app that issued them)."""
         from exactlink.adapters.exact.oauth import AppCredentials
-        from exactlink.services.exact_app import client_secret
 
         app = self.exact_app()
         return AppCredentials(
             site=(site or app.site).rstrip("/"),
             client_id=client_id or app.client_id,
-            client_secret=client_secret(self.secrets),
+            client_secret=self.exact_client_secret,
             redirect_uri=app.redirect_uri,
         )
 
@@ -175,16 +182,20 @@ class AppContext:
         )
 
     def exact_client(self, connection: Connection, client_name: str | None = None) -> Any:
-        """The ``ExactClient`` of one connection, with the countdown on stderr."""
-        from exactlink.adapters.exact.client import ExactClient
+        """The ``ExactClient`` of one connection, with the countdown on stderr; one per
+        connection per command, so its token manager and rate-limit state are shared."""
+        key = f"exact_client:{connection.id}"
+        if key not in self.extras:
+            from exactlink.adapters.exact.client import ExactClient
 
-        return ExactClient(
-            connection,
-            self.exact_tokens(connection, client_name),
-            self.exact_session(),
-            recorder=self.store.connections,
-            on_wait=self.exact_countdown,
-        )
+            self.extras[key] = ExactClient(
+                connection,
+                self.exact_tokens(connection, client_name),
+                self.exact_session(),
+                recorder=self.store.connections,
+                on_wait=self.exact_countdown,
+            )
+        return self.extras[key]
 
     def exact(self, portal: Portal, client: Client | None = None) -> ExactPort:
         """The live Exact connection of a portal (``client`` None) or of a client's own login.
