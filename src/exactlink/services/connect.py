@@ -14,9 +14,9 @@ import builtins
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from exactlink.errors import Conflict, NotConnected, ReconnectNeeded
+from exactlink.errors import Conflict, NotConnected, NotFound, ReconnectNeeded
 from exactlink.i18n import _
 from exactlink.models import (
     CONNECTION_CONNECTED,
@@ -28,6 +28,9 @@ from exactlink.models import (
 )
 from exactlink.services.exact_app import AppSettings, EventsLike, SecretsLike
 from exactlink.services.ports import RateLimitState
+
+if TYPE_CHECKING:
+    from exactlink.adapters.store import Store
 
 REFRESH_TOKEN_DAYS = 30  # §2.6: a refresh token dies after 30 idle days
 
@@ -233,6 +236,33 @@ def require_connection(
             hint=_("Run `{command}`.").format(command=command),
         )
     return found
+
+
+def api_target(
+    store: Store, portal: Portal, client: Client | None
+) -> tuple[int | None, Client | None]:
+    """Where `exact api --client` goes: ``(division, connection owner)``.
+
+    The division is the client's activation, else its recorded division, else the current
+    division of its own login; the connection is the client's own login when it has one that
+    is not disconnected (a dead chain still wins, so the caller says to reconnect it),
+    otherwise the portal's. Without a client: ``(None, None)``, the portal's connection.
+    """
+    if client is None:
+        return None, None
+    own = store.connections.find(portal.id, client.id)
+    owner = client if own is not None and own.status != CONNECTION_DISCONNECTED else None
+    activation = store.activations.get(client.id)
+    if activation is not None:
+        return activation.division, owner
+    if client.division is not None:
+        return client.division, owner
+    if own is not None and own.current_division is not None:
+        return own.current_division, owner
+    raise NotFound(
+        _("Client '{name}' is not linked to an administration yet.").format(name=client.name),
+        hint=_("Activate it (`exactlink exact activate --client NAME`) or pass --division CODE."),
+    )
 
 
 def describe(

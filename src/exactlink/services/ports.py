@@ -10,7 +10,14 @@ from typing import Any, Protocol
 
 from exactlink.models import RateLimitState
 
-__all__ = ["ExactPort", "RateLimitState"]
+__all__ = ["ApiAnswer", "ExactPort", "RateLimitState"]
+
+
+class ApiAnswer(Protocol):
+    """One raw API call's answer, as `exact api` prints it."""
+
+    status: int
+    data: Any  # Exact's JSON as it came; None for 204
 
 
 class ExactPort(Protocol):
@@ -39,4 +46,20 @@ class ExactPort(Protocol):
 
     def rate_limit(self, division: int) -> RateLimitState | None:
         """The last rate-limit headers seen for ``division`` (from this process or the store)."""
+        ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> ApiAnswer:
+        """One raw call (``path`` relative to /api/v1/, or a full URL of the same site) with
+        the retries that are safe."""
+        ...
+
+    def collection(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every record of a GET, following ``__next`` page by page."""
         ...

@@ -585,6 +585,7 @@ def exact_api(
     from exactlink.cli.context import current
     from exactlink.errors import InvalidInput, UsageError
     from exactlink.i18n import _
+    from exactlink.services.connect import api_target
 
     ctx = current()
     if client_name and division is not None:
@@ -595,54 +596,22 @@ def exact_api(
         if not sep or not key:
             raise InvalidInput(_("-f expects key=value, got '{item}'.").format(item=item))
         values[key] = value
-    portal = ctx.portal()
-    owner_client = None
-    if client_name:
-        portal, owner_client = _owner(ctx, client_name)
-        division = _client_division(ctx, portal, owner_client)
-    connection_owner = _connection_owner(ctx, portal, owner_client)
+    portal, client = _owner(ctx, client_name)
+    target, connection_owner = api_target(ctx.store, portal, client)
+    if target is not None:
+        division = target
     port = ctx.exact(portal, connection_owner)
     full = path.lstrip("/")
     if division is not None and not full.startswith(("http://", "https://")):
         full = f"{division}/{full}"
     verb = method.upper()
-    client: Any = port
     if verb == "GET":
         if paginate:
-            records = client.collection(full, values or None)
+            records = port.collection(full, values or None)
             ctx.out.json({"d": {"results": records}})
             return
-        response = client.request("GET", full, params=values or None)
+        response = port.request("GET", full, params=values or None)
     else:
-        response = client.request(verb, full, json_body=values or None)
+        response = port.request(verb, full, json_body=values or None)
     if response.data is not None:
         ctx.out.json(response.data)
-
-
-def _connection_owner(ctx: AppContext, portal: Portal, client: Client | None) -> Client | None:
-    """A client with its own live link uses it; otherwise the portal's connection."""
-    if client is None:
-        return None
-    own = ctx.store.connections.find(portal.id, client.id)
-    if own is not None and own.status != "disconnected":
-        return client
-    return None
-
-
-def _client_division(ctx: AppContext, portal: Portal, client: Client | None) -> int:
-    from exactlink.errors import NotFound
-    from exactlink.i18n import _
-
-    assert client is not None
-    activation = ctx.store.activations.get(client.id)
-    if activation is not None:
-        return activation.division
-    if client.division is not None:
-        return client.division
-    own = ctx.store.connections.find(portal.id, client.id)
-    if own is not None and own.current_division is not None:
-        return own.current_division
-    raise NotFound(
-        _("Client '{name}' is not linked to an administration yet.").format(name=client.name),
-        hint=_("Activate it (`exactlink exact activate --client NAME`) or pass --division CODE."),
-    )
