@@ -39,6 +39,7 @@ from exactlink.errors import (
 )
 from exactlink.i18n import _
 from exactlink.models import (
+    CLIENT_PENDING,
     CONNECTION_DISCONNECTED,
     CONNECTION_NEEDS_RECONNECT,
     Activation,
@@ -48,7 +49,7 @@ from exactlink.models import (
     Portal,
 )
 from exactlink.services import matching
-from exactlink.services.clients import get_client
+from exactlink.services.clients import get_client, pending_hint
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
@@ -335,13 +336,6 @@ Progress = Callable[[int, int, str], None]
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def pending_hint(portal: Portal, client: Client) -> str:
-    return _(
-        "Ask the client to add {email} in Toegangsbeheer (access management) of its own Exact"
-        " Online account, then run `exactlink client access {name} --granted`."
-    ).format(email=portal.email, name=shlex.quote(client.name))
-
-
 def portal_connection(store: Store, portal: Portal) -> Connection:
     """The portal's own chain, alive; NotConnected/ReconnectNeeded (exit 5) otherwise."""
     conn = store.connections.find(portal.id)
@@ -618,7 +612,7 @@ def activate_client(
     archived/blocked/HQ, or the probe refused), and the connection's own errors.
     """
     client = get_client(store, portal, name)
-    if client.access_granted_at is None and client.division is None:
+    if client.status == CLIENT_PENDING:
         raise ExactRefused(
             _("Client '{name}' has not granted the firm access yet (pending).").format(
                 name=client.name
@@ -862,7 +856,7 @@ def activate_all(
                     matched_by=current.matched_by,
                 )
                 continue
-        if client.access_granted_at is None and client.division is None:
+        if client.status == CLIENT_PENDING:
             outcomes[client.id] = _refused(
                 client,
                 CAUSE_PENDING,

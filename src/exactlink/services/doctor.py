@@ -30,6 +30,7 @@ from exactlink.errors import (
 )
 from exactlink.i18n import _
 from exactlink.models import (
+    CLIENT_PENDING,
     CONNECTION_DISCONNECTED,
     CONNECTION_NEEDS_RECONNECT,
     Client,
@@ -38,6 +39,7 @@ from exactlink.models import (
     Portal,
 )
 from exactlink.services import activation, matching
+from exactlink.services.clients import pending_hint
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
@@ -253,12 +255,12 @@ class _Doctor:
             return
         self.report.client = self.client.name
         self.add("client", OK, _("Client '{name}' exists.").format(name=self.client.name))
-        if self.client.access_granted_at is None and self.client.division is None:
+        if self.client.status == CLIENT_PENDING:
             self.add(
                 "client_access",
                 FAIL,
                 _("The client has not granted the firm access yet (pending)."),
-                activation.pending_hint(self.portal, self.client),
+                pending_hint(self.portal, self.client),
             )
         else:
             self.add("client_access", OK, _("The client granted the firm access."))
