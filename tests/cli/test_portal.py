@@ -254,7 +254,10 @@ def test_delete_refuses_a_live_connection_even_with_force(cli, portal, isolated_
 
 def test_delete_with_a_disconnected_connection(cli, portal, isolated_home, db):
     add_connection(isolated_home, portal, "disconnected")
-    assert cli("portal", "delete", portal, "--yes").exit_code == 4
+    refused = cli("portal", "delete", portal, "--yes")
+    assert refused.exit_code == 4
+    assert "1 disconnected Exact Online connection(s)" in refused.stderr
+    assert "0 client(s)" not in refused.stderr
     forced = cli("--json", "portal", "delete", portal, "--yes", "--force")
     assert forced.exit_code == 0
     assert forced.json()["data"]["connections_removed"] == 1

@@ -7,8 +7,7 @@ own management, and it holds the firm's one Exact Online connection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from exactlink.adapters.config import DEFAULT_PORTAL_KEY
 from exactlink.errors import Conflict, InvalidInput, NotFound
@@ -20,11 +19,8 @@ if TYPE_CHECKING:
     from exactlink.adapters.config import Config
     from exactlink.adapters.store import Store
 
-OPTIONAL_FIELDS = ("billing_name", "billing_email", "vat", "address")
 
-
-@dataclass(frozen=True)
-class PortalChange:
+class PortalChange(NamedTuple):
     """What a mutating portal operation did. ``changed`` is False when nothing was written."""
 
     portal: Portal
@@ -47,25 +43,24 @@ class PortalChange:
         }
 
 
-@dataclass(frozen=True)
-class PortalOverview:
-    """A portal with what `portal show`/`portal list` tell about it."""
+class PortalOverview(NamedTuple):
+    """A portal with what `portal list` tells about it; `portal show` adds the clients counted
+    by status and the connection (``clients`` is None in a list)."""
 
     portal: Portal
     is_default: bool
-    clients: dict[str, int] = field(default_factory=dict)
+    client_count: int
+    clients: dict[str, int] | None = None
     connection: str | None = None
-
-    @property
-    def client_count(self) -> int:
-        return sum(self.clients.values())
 
     def to_dict(self) -> dict[str, Any]:
         data = self.portal.to_dict()
         data["is_default"] = self.is_default
         data["has_billing"] = self.portal.has_billing
-        data["clients"] = dict(self.clients, total=self.client_count)
-        data["connection"] = self.connection
+        data["client_count"] = self.client_count
+        if self.clients is not None:
+            data["clients"] = dict(self.clients, total=self.client_count)
+            data["connection"] = self.connection
         return data
 
 
@@ -185,21 +180,19 @@ def list_portals(store: Store, config: Config) -> list[PortalOverview]:
     default = default_portal_name(config)
     counts = store.clients.count_by_portal()
     return [
-        PortalOverview(
-            portal,
-            _same_name(default, portal.name),
-            {"total": counts.get(portal.id, 0)},
-        )
+        PortalOverview(portal, _same_name(default, portal.name), counts.get(portal.id, 0))
         for portal in store.portals.list()
     ]
 
 
 def show_portal(store: Store, config: Config, portal: Portal) -> PortalOverview:
     """A portal with its clients counted by status and the state of its Exact connection."""
+    counts = store.clients.count_by_status(portal.id)
     return PortalOverview(
         portal,
         _same_name(default_portal_name(config), portal.name),
-        store.clients.count_by_status(portal.id),
+        sum(counts.values()),
+        counts,
         store.portals.connection_status(portal.id),
     )
 
@@ -207,7 +200,7 @@ def show_portal(store: Store, config: Config, portal: Portal) -> PortalOverview:
 def use_portal(store: Store, config: Config, name: str) -> PortalChange:
     """Make ``name`` the default portal (config.toml ``default_portal``)."""
     portal = _get(store, name)
-    if default_portal_name(config) == portal.name:
+    if _same_name(default_portal_name(config), portal.name):
         return PortalChange(portal, "unchanged", False, is_default=True)
     config.set(DEFAULT_PORTAL_KEY, portal.name)
     config.save()
@@ -280,10 +273,8 @@ def delete_portal(store: Store, config: Config, name: str, *, force: bool = Fals
     """
     with store.transaction():
         portal = _get(store, name)
-        clients = sum(store.clients.count_by_status(portal.id).values())
-        live = store.portals.connection_count(portal.id, live_only=True)
-        connections = store.portals.connection_count(portal.id)
-        if live:
+        held = store.portals.dependents(portal.id)
+        if held.live_connections:
             raise Conflict(
                 _("Portal '{name}' still has a live Exact Online connection.").format(
                     name=portal.name
@@ -292,18 +283,28 @@ def delete_portal(store: Store, config: Config, name: str, *, force: bool = Fals
                     "Run `exactlink exact disconnect --portal '{name}'` first (it removes the"
                     " tokens from the keyring)."
                 ).format(name=portal.name),
-                details={"connections": live},
+                details={"connections": held.live_connections},
             )
-        if (clients or connections) and not force:
+        if (held.clients or held.connections) and not force:
+            details = {"clients": held.clients, "connections": held.connections}
+            if not held.clients:
+                # Only the records of connections already disconnected (no tokens left).
+                raise Conflict(
+                    _(
+                        "Portal '{name}' still has {count} disconnected Exact Online connection(s)."
+                    ).format(name=portal.name, count=held.connections),
+                    hint=_("Pass --force to delete the portal with them."),
+                    details=details,
+                )
             raise Conflict(
                 _("Portal '{name}' still has {count} client(s).").format(
-                    name=portal.name, count=clients
+                    name=portal.name, count=held.clients
                 ),
                 hint=_(
                     "Remove them with `exactlink client remove`, or pass --force to delete the"
                     " portal with its clients."
                 ),
-                details={"clients": clients, "connections": connections},
+                details=details,
             )
         removed_connections = store.portals.delete_connections(portal.id)
         removed_clients = store.clients.delete_all(portal.id)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, NamedTuple
 
 from exactlink.adapters.store.db import utc_now
 from exactlink.models import Portal
 
 # The columns a caller may change through ``update``; names are never taken from input.
 EDITABLE = ("name", "email", "billing_name", "billing_email", "vat", "address")
+
+
+class PortalDependents(NamedTuple):
+    """A portal's clients and token chains; ``live_connections`` leaves out the chains already
+    disconnected (their secrets are gone)."""
+
+    clients: int
+    connections: int
+    live_connections: int
 
 
 def _portal(row: sqlite3.Row) -> Portal:
@@ -92,15 +101,17 @@ class PortalRepository:
         ).fetchone()
         return row["status"] if row else None
 
-    def connection_count(self, portal_id: int, *, live_only: bool = False) -> int:
-        """How many token chains (the portal's and clients' own) this portal holds.
-
-        ``live_only`` leaves out chains already disconnected (their secrets are gone).
-        """
-        sql = "SELECT COUNT(*) FROM connections WHERE portal_id = ?"
-        if live_only:
-            sql += " AND status != 'disconnected'"
-        return int(self._db.execute(sql, (portal_id,)).fetchone()[0])
+    def dependents(self, portal_id: int) -> PortalDependents:
+        """What keeps a portal from being deleted: its clients and its token chains (the
+        portal's and clients' own), counted in one query."""
+        row = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM clients WHERE portal_id = :id),"
+            " (SELECT COUNT(*) FROM connections WHERE portal_id = :id),"
+            " (SELECT COUNT(*) FROM connections WHERE portal_id = :id"
+            "  AND status != 'disconnected')",
+            {"id": portal_id},
+        ).fetchone()
+        return PortalDependents(int(row[0]), int(row[1]), int(row[2]))
 
     def delete_connections(self, portal_id: int) -> int:
         """Remove the portal's disconnected chains (their cached divisions cascade)."""

@@ -74,17 +74,7 @@ def portal_list() -> None:
     ctx = current()
     portals = list_portals(ctx.store, ctx.config)
     if ctx.json:
-        ctx.out.json(
-            [
-                {
-                    **p.portal.to_dict(),
-                    "is_default": p.is_default,
-                    "has_billing": p.portal.has_billing,
-                    "client_count": p.client_count,
-                }
-                for p in portals
-            ]
-        )
+        ctx.out.json([p.to_dict() for p in portals])
         return
     if not portals:
         from exactlink.i18n import _
@@ -122,7 +112,7 @@ def portal_show(
     if ctx.json:
         ctx.out.json(overview.to_dict())
         return
-    portal, counts = overview.portal, overview.clients
+    portal, counts = overview.portal, overview.clients or {}
     ctx.out.fields(
         [
             (_("name"), portal.name + (" (" + _("default") + ")" if overview.is_default else "")),
@@ -209,9 +199,7 @@ def portal_delete(
     from exactlink.services.portals import delete_portal
 
     ctx = current()
-    if not yes:
-        ctx.require_tty("--yes")
-        typer.confirm(_("Delete portal '{name}'?").format(name=name), abort=True, err=True)
+    ctx.confirm(_("Delete portal '{name}'?").format(name=name), yes=yes)
     change = delete_portal(ctx.store, ctx.config, name, force=force)
     message = _("Portal '{name}' deleted.").format(name=change.portal.name)
     if change.clients_removed:
