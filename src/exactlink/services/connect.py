@@ -217,25 +217,34 @@ def require_connection(
     ``live``: a chain that died (``needs-reconnect``) is refused too, with ``ReconnectNeeded``
     and the reason Exact gave (``last_error``); without it such a row is returned, for status
     and disconnect."""
-    from exactlink.adapters.exact.tokens import reconnect_command
-
     found = connections.find(portal.id, client.id if client else None)
-    command = reconnect_command(client.name if client else None)
     if found is None or found.status == CONNECTION_DISCONNECTED:
         raise NotConnected(
             _("{owner} is not connected to Exact Online.").format(
                 owner=owner_label(portal, client)
             ),
-            hint=_("Run `{command}`.").format(command=command),
+            hint=_("Run `{command}`.").format(command=_reconnect_command(client)),
         )
-    if live and found.status == CONNECTION_NEEDS_RECONNECT:
+    if live:
+        ensure_live(found, client)
+    return found
+
+
+def ensure_live(connection: Connection, client: Client | None = None) -> None:
+    """``ReconnectNeeded`` (exit 5, the reason from ``last_error``) when the chain died."""
+    if connection.status == CONNECTION_NEEDS_RECONNECT:
         raise ReconnectNeeded(
             _("The Exact Online connection must be made again ({why}).").format(
-                why=found.last_error or CONNECTION_NEEDS_RECONNECT
+                why=connection.last_error or CONNECTION_NEEDS_RECONNECT
             ),
-            hint=_("Run `{command}`.").format(command=command),
+            hint=_("Run `{command}`.").format(command=_reconnect_command(client)),
         )
-    return found
+
+
+def _reconnect_command(client: Client | None) -> str:
+    from exactlink.adapters.exact.tokens import reconnect_command
+
+    return reconnect_command(client.name if client else None)
 
 
 def api_target(

@@ -349,47 +349,43 @@ def exact_status(
     import time
 
     from exactlink.cli.context import current
-    from exactlink.services.connect import describe, require_connection
+    from exactlink.services.connect import describe, ensure_live, require_connection
 
     ctx = current()
     portal, client = _owner(ctx, client_name)
-    connection = require_connection(ctx.store.connections, portal, client)
-    data = describe(
-        connection,
-        rate_limits=ctx.store.connections.rate_limits(connection.id),
-        insecure_storage=bool(ctx.config.get("exact.insecure_storage", False)),
-    )
-    data["portal"] = portal.name
-    data["client"] = client.name if client else None
+    connections = ctx.store.connections
+    connection = require_connection(connections, portal, client)
+    rate_limits = connections.rate_limits(connection.id)
+    check_data = None
     failure = None
     if check:
         from exactlink.errors import ExactlinkError
 
         started = time.monotonic()
         try:
-            me = ctx.exact(portal, client).me()
+            ensure_live(connection, client)
+            me = ctx.exact_client(connection, client.name if client else None).me()
         except ExactlinkError as exc:
             failure = exc
-            data["check"] = {"ok": False, "error": exc.to_dict()}
+            check_data = {"ok": False, "error": exc.to_dict()}
         else:
-            data["check"] = {
+            check_data = {
                 "ok": True,
                 "exact_username": me.get("UserName"),
                 "current_division": me.get("CurrentDivision"),
                 "seconds": round(time.monotonic() - started, 3),
             }
-        fresh = ctx.store.connections.get(connection.id) or connection
-        data.update(
-            {
-                k: v
-                for k, v in describe(
-                    fresh,
-                    rate_limits=ctx.store.connections.rate_limits(fresh.id),
-                    insecure_storage=data["insecure_storage"],
-                ).items()
-                if k != "rate_limits"
-            }
-        )
+        # The check may have refreshed the tokens or marked the chain dead: show the row after.
+        connection = connections.get(connection.id) or connection
+    data = describe(
+        connection,
+        rate_limits=rate_limits,
+        insecure_storage=bool(ctx.config.get("exact.insecure_storage", False)),
+    )
+    data["portal"] = portal.name
+    data["client"] = client.name if client else None
+    if check_data is not None:
+        data["check"] = check_data
     if ctx.json:
         ctx.out.json(data)
     else:
