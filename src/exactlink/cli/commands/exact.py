@@ -509,23 +509,23 @@ def exact_keepalive(
     from exactlink.services.connect import keepalive
 
     ctx = current()
-    connections = ctx.store.connections.list()
 
-    def refresh(connection: Any, idle_seconds: float) -> bool:
-        name = None
-        if connection.client_id is not None:
-            found = ctx.store.clients.get_by_id(connection.client_id)
-            name = found.name if found else None
-        return bool(ctx.exact_tokens(connection, name).force_refresh(idle_seconds=idle_seconds))
+    def refresh(connection: Any, client_name: str | None, idle_seconds: float) -> bool:
+        tokens = ctx.exact_tokens(connection, client_name)
+        return bool(tokens.force_refresh(idle_seconds=idle_seconds))
 
-    outcomes = keepalive(
-        connections,
+    def client_names(client_id: int) -> str | None:
+        found = ctx.store.clients.get_by_id(client_id)
+        return found.name if found else None
+
+    result = keepalive(
+        ctx.store.connections.list(),
         older_than_days=older_than,
         refresh=refresh,
         portal_names=_portal_names(ctx),
+        client_names=client_names,
     )
-    failed = [o for o in outcomes if o.result == "failed"]
-    for outcome in outcomes:
+    for outcome in result.outcomes:
         line = f"{outcome.portal}" + (
             f" (client #{outcome.client_id})" if outcome.client_id else ""
         )
@@ -533,16 +533,11 @@ def exact_keepalive(
             ctx.out.error(f"{line}: {outcome.error['message']}", outcome.error.get("hint"))
         else:
             ctx.out.info(f"{line}: {outcome.result}")
-    if not outcomes:
+    if not result.outcomes:
         ctx.out.info(_("No connections in this store."))
-    status = "success" if not failed else ("error" if len(failed) == len(outcomes) else "partial")
-    ctx.out.result(
-        status,
-        [o.to_dict() for o in outcomes],
-        [o.error for o in failed if o.error],
-    )
-    if failed:
-        raise typer.Exit(max(o.exit_code for o in failed))
+    ctx.out.result(result.status, [o.to_dict() for o in result.outcomes], result.errors)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 # ============================================================================ exact api
