@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import getpass
 import json
 import sqlite3
@@ -12,6 +13,7 @@ from exactlink.adapters.store.db import utc_now
 from exactlink.models import Event
 
 
+@functools.cache  # one lookup per process: an import records thousands of events
 def _os_user() -> str:
     try:
         return getpass.getuser()
