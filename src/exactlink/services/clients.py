@@ -12,10 +12,10 @@ comparison, so re-running an onboarding script with fewer options never conflict
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from exactlink.errors import Conflict, NotFound, UsageError
+from exactlink.errors import Conflict, ExactlinkError, NotFound, UsageError
 from exactlink.i18n import _
 from exactlink.models import CLIENT_ACTIVE, CLIENT_GRANTED, CLIENT_PENDING, Client, Portal
 from exactlink.services.identifiers import (
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from exactlink.adapters.store import Store
 
 STATUSES = (CLIENT_PENDING, CLIENT_GRANTED, CLIENT_ACTIVE)
-# The fields a person or an import row gives; ``access_granted`` maps to ``access_granted_at``.
-FIELDS = ("email", "vat", "coc", "managed", "access_granted")
+# What `client import` reads (services/importing.py); here, so that the CLI builds its --format
+# choices without importing the importer (csv, json) on every client command.
+IMPORT_FORMATS = ("csv", "json")
 
 
 class ClientChange(NamedTuple):
@@ -55,7 +56,8 @@ def client_label() -> str:
 
 
 def validate_fields(raw: Mapping[str, Any], *, blank_clears: bool) -> dict[str, Any]:
-    """Validate and normalise the given client fields (keys from ``FIELDS``).
+    """Validate and normalise the given client fields (email, vat, coc, managed,
+    access_granted; ``access_granted`` maps to the column ``access_granted_at``).
 
     Returns only the fields given: a value None there means "clear it". A blank string is "not
     given" for adding and importing (``blank_clears=False``: an empty CSV cell), and "clear it"
@@ -87,7 +89,7 @@ def validate_fields(raw: Mapping[str, Any], *, blank_clears: bool) -> dict[str, 
 
 
 def current_value(client: Client, key: str) -> Any:
-    """The stored value of a field in ``FIELDS`` (``access_granted`` as a bool)."""
+    """The stored value of a validated field (``access_granted`` as a bool)."""
     if key == "access_granted":
         return client.access_granted_at is not None
     return getattr(client, key)
@@ -104,6 +106,40 @@ def columns(fields: Mapping[str, Any], now: str) -> dict[str, Any]:
     if "access_granted" in fields:
         out["access_granted_at"] = now if fields["access_granted"] else None
     return out
+
+
+class Plan(NamedTuple):
+    """What adding (or importing) a client would do: ``action`` is added, unchanged or updated;
+    ``changes`` the fields to write (all given ones for added)."""
+
+    action: str
+    changes: Mapping[str, Any]
+
+
+def plan_change(
+    portal: Portal,
+    existing: Client | None,
+    fields: Mapping[str, Any],
+    *,
+    update: bool,
+    conflict: Callable[[Client, list[str]], ExactlinkError],
+) -> Plan:
+    """The rules of adding a client, shared by `client add` and `client import`: a new one is
+    added; the same data again is unchanged; other data is ``conflict(existing, differing)``
+    unless ``update``. A client that becomes managed needs the portal's billing details."""
+    if existing is None:
+        if fields.get("managed"):
+            require_billing(portal)
+        return Plan("added", fields)
+    differing = diff(existing, fields)
+    if not differing:
+        return Plan("unchanged", {})
+    if not update:
+        raise conflict(existing, differing)
+    changes = {k: fields[k] for k in differing}
+    if changes.get("managed"):
+        require_billing(portal)
+    return Plan("updated", changes)
 
 
 def require_billing(portal: Portal) -> None:
@@ -189,12 +225,27 @@ def add_client(
         },
         blank_clears=False,
     )
+
+    def conflict(existing: Client, differing: list[str]) -> ExactlinkError:
+        return Conflict(
+            _("Client '{name}' exists already with other {fields}.").format(
+                name=existing.name, fields=", ".join(differing)
+            ),
+            hint=_(
+                "Pass --update to change it, or use `exactlink client update {name} ...`."
+            ).format(name=shlex.quote(existing.name)),
+            details={
+                "fields": differing,
+                "stored": {k: current_value(existing, k) for k in differing},
+                "given": {k: fields[k] for k in differing},
+            },
+        )
+
     with store.transaction():
         check_portal(store, portal)
         existing = store.clients.get(portal.id, name)
+        plan = plan_change(portal, existing, fields, update=update, conflict=conflict)
         if existing is None:
-            if fields.get("managed"):
-                require_billing(portal)
             row = columns(fields, now())
             client = store.clients.insert(portal.id, name=name, **row)
             store.events.record(
@@ -205,24 +256,9 @@ def add_client(
                 details=audit_details(fields),
             )
             return ClientChange(client, "added", True, tuple(fields))
-        differing = diff(existing, fields)
-        if not differing:
+        if plan.action == "unchanged":
             return ClientChange(existing, "unchanged", False)
-        if not update:
-            raise Conflict(
-                _("Client '{name}' exists already with other {fields}.").format(
-                    name=existing.name, fields=", ".join(differing)
-                ),
-                hint=_(
-                    "Pass --update to change it, or use `exactlink client update {name} ...`."
-                ).format(name=shlex.quote(existing.name)),
-                details={
-                    "fields": differing,
-                    "stored": {k: current_value(existing, k) for k in differing},
-                    "given": {k: fields[k] for k in differing},
-                },
-            )
-        return _apply(store, portal, existing, {k: fields[k] for k in differing})
+        return _apply(store, portal, existing, plan.changes)
 
 
 def _apply(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from exactlink.errors import Conflict, ExactlinkError, InvalidInput, UsageError
 from exactlink.i18n import _
-from exactlink.models import Portal
+from exactlink.models import Client, Portal
 from exactlink.services import clients as client_service
 from exactlink.services.identifiers import clean_name
 
@@ -35,11 +34,11 @@ if TYPE_CHECKING:
     from exactlink.adapters.store import Store
 
 COLUMNS = ("name", "email", "vat", "coc", "managed", "access_granted")
-FORMATS = ("csv", "json")
+FORMATS = client_service.IMPORT_FORMATS
 _TRUE = frozenset({"yes", "y", "true", "1", "ja", "j", "oui", "x"})
 _FALSE = frozenset({"no", "n", "false", "0", "nee", "non"})
 # How many bad rows a person's error message lists; the JSON details list them all.
-_SHOWN_ERRORS = 10
+SHOWN_ERRORS = 10
 
 
 def _utf8_hint() -> str:
@@ -123,22 +122,6 @@ class ImportReport:
             "changed": (self.count("added") + self.count("updated")) > 0 and not self.dry_run,
             "rows": [row.to_dict() for row in self.rows],
         }
-
-
-def read_input(path: str) -> tuple[bytes, str]:
-    """The bytes of ``path`` (``-``: stdin) and a name for messages."""
-    if path == "-":
-        stream = getattr(sys.stdin, "buffer", None)
-        if stream is not None:
-            return stream.read(), "<stdin>"
-        return sys.stdin.read().encode("utf-8"), "<stdin>"
-    try:
-        return Path(path).read_bytes(), path
-    except OSError as exc:
-        raise UsageError(
-            _("Cannot read {path}: {error}").format(path=path, error=exc.strerror or exc),
-            hint=_("Check the path, or pass - to read the clients from stdin."),
-        ) from None
 
 
 def detect_format(text: str, source: str, explicit: str | None = None) -> str:
@@ -425,32 +408,23 @@ def import_clients(
         for row, name, fields in validated:
             current = existing.get(nocase_key(name))
             try:
-                if current is None:
-                    if fields.get("managed"):
-                        client_service.require_billing(portal)
-                    inserts.append({"name": name, **client_service.columns(fields, now)})
-                    report.rows.append(RowResult(row.line, name, "added"))
-                    events.append(("client.add", name, client_service.audit_details(fields)))
-                    continue
-                differing = client_service.diff(current, fields)
-                if not differing:
-                    report.rows.append(RowResult(row.line, current.name, "unchanged"))
-                    continue
-                if not update:
-                    raise Conflict(
-                        _("'{name}' exists already with other {fields}").format(
-                            name=current.name, fields=", ".join(differing)
-                        ),
-                        hint=_("Pass --update to change existing clients."),
-                    )
-                changes = {k: fields[k] for k in differing}
-                if changes.get("managed"):
-                    client_service.require_billing(portal)
+                plan = client_service.plan_change(
+                    portal, current, fields, update=update, conflict=_conflict
+                )
+            except ExactlinkError as exc:
+                report.errors.append(_row_error(row, name, exc))
+                continue
+            if current is None:
+                inserts.append({"name": name, **client_service.columns(fields, now)})
+                report.rows.append(RowResult(row.line, name, "added"))
+                events.append(("client.add", name, client_service.audit_details(fields)))
+            elif plan.action == "unchanged":
+                report.rows.append(RowResult(row.line, current.name, "unchanged"))
+            else:
+                changes = plan.changes
                 updates.append((current.id, client_service.columns(changes, now)))
                 report.rows.append(RowResult(row.line, current.name, "updated"))
                 events.append(("client.update", current.name, {"changed": sorted(changes)}))
-            except ExactlinkError as exc:
-                report.errors.append(_row_error(row, name, exc))
 
         report.errors.sort(key=lambda error: error.line)
         if report.errors and not skip_invalid:
@@ -461,6 +435,15 @@ def import_clients(
         store.clients.update_many(updates)
         _record(store, portal, report, events)
     return report
+
+
+def _conflict(current: Client, differing: list[str]) -> ExactlinkError:
+    return Conflict(
+        _("'{name}' exists already with other {fields}").format(
+            name=current.name, fields=", ".join(differing)
+        ),
+        hint=_("Pass --update to change existing clients."),
+    )
 
 
 def _record(
@@ -488,11 +471,17 @@ def _record(
     )
 
 
+def describe_row_errors(errors: list[RowError], *, limit: int = SHOWN_ERRORS) -> str:
+    """The bad rows as a person reads them: one indented line each, the first ``limit`` of them
+    and how many more (the JSON details list them all)."""
+    shown = [f"  line {e.line}: {e.message}" for e in errors[:limit]]
+    if len(errors) > limit:
+        shown.append("  " + _("... and {count} more").format(count=len(errors) - limit))
+    return "\n".join(shown)
+
+
 def _aborted(errors: list[RowError], source: str) -> ExactlinkError:
     """The error that aborts an import: every bad row listed, nothing written."""
-    shown = [f"  line {e.line}: {e.message}" for e in errors[:_SHOWN_ERRORS]]
-    if len(errors) > _SHOWN_ERRORS:
-        shown.append("  " + _("... and {count} more").format(count=len(errors) - _SHOWN_ERRORS))
     first = errors[0]
     if len(errors) == 1:
         message = _("{source}, line {line}: {reason}. Nothing was imported.").format(
@@ -506,7 +495,7 @@ def _aborted(errors: list[RowError], source: str) -> ExactlinkError:
                 source=source, count=len(errors)
             )
             + "\n"
-            + "\n".join(shown)
+            + describe_row_errors(errors)
         )
         hint = _(
             "Fix the rows and import again, or pass --skip-invalid to import the valid rows only."

@@ -1,23 +1,19 @@
 """`exactlink client`: a portal's client accounts (add, import, list, show, update, access,
 remove)."""
 
+import shlex
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from exactlink.services.clients import IMPORT_FORMATS, STATUSES
+
 app = typer.Typer(no_args_is_help=True, help="Manage the portal's clients.")
 
-
-class Status(StrEnum):
-    pending = "pending"
-    granted = "granted"
-    active = "active"
-
-
-class Format(StrEnum):
-    csv = "csv"
-    json = "json"
+# Enums, because typer turns them into choices; their values are the service's.
+Status = StrEnum("Status", {status: status for status in STATUSES})  # type: ignore[misc]
+Format = StrEnum("Format", {fmt: fmt for fmt in IMPORT_FORMATS})  # type: ignore[misc]
 
 
 _EMAIL = typer.Option("--email", help="The client's e-mail address.")
@@ -28,6 +24,42 @@ _MANAGED = typer.Option(
     help="An account under the firm's own management, billed via the firm (needs billing details).",
     show_default=False,
 )
+
+
+def _report_change(out, change) -> None:  # type: ignore[no-untyped-def]
+    """Say "updated (fields)" or "nothing to change" after a client update."""
+    from exactlink.i18n import _
+
+    if change.changed:
+        out.success(
+            _("Client '{name}' updated ({fields}).").format(
+                name=change.client.name, fields=", ".join(change.fields)
+            )
+        )
+    else:
+        out.success(_("Client '{name}': nothing to change.").format(name=change.client.name))
+
+
+def _read_input(path: str) -> tuple[bytes, str]:
+    """The bytes of ``path`` (``-``: stdin) and a name for messages."""
+    import sys
+    from pathlib import Path
+
+    from exactlink.errors import UsageError
+    from exactlink.i18n import _
+
+    if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is not None:
+            return stream.read(), "<stdin>"
+        return sys.stdin.read().encode("utf-8"), "<stdin>"
+    try:
+        return Path(path).read_bytes(), path
+    except OSError as exc:
+        raise UsageError(
+            _("Cannot read {path}: {error}").format(path=path, error=exc.strerror or exc),
+            hint=_("Check the path, or pass - to read the clients from stdin."),
+        ) from None
 
 
 def _client_fields(client) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
@@ -93,11 +125,7 @@ def client_add(
             _("Client '{name}' added ({status}).").format(name=client.name, status=client.status)
         )
     elif change.action == "updated":
-        out.success(
-            _("Client '{name}' updated ({fields}).").format(
-                name=client.name, fields=", ".join(change.fields)
-            )
-        )
+        _report_change(ctx.out, change)
     else:
         out.success(
             _("Client '{name}' exists already with this data; nothing changed.").format(
@@ -136,11 +164,11 @@ def client_import(
     """
     from exactlink.cli.context import current
     from exactlink.i18n import _
-    from exactlink.services.importing import import_clients, read_input
+    from exactlink.services.importing import describe_row_errors, import_clients
 
     ctx = current()
     portal = ctx.portal()
-    data, source = read_input(file)
+    data, source = _read_input(file)
     report = import_clients(
         ctx.store,
         portal,
@@ -169,7 +197,8 @@ def client_import(
     if report.errors:
         out.warn(
             _("{count} invalid row(s) skipped:").format(count=len(report.errors))
-            + "".join(f"\n  line {e.line}: {e.message}" for e in report.errors[:20])
+            + "\n"
+            + describe_row_errors(report.errors)
         )
     if report.empty:
         out.warn(_("The file has a header but no clients."))
@@ -233,7 +262,6 @@ def client_update(
 ) -> None:
     """Change a client's details. Options left out stay as they are; "" clears one."""
     from exactlink.cli.context import current
-    from exactlink.i18n import _
     from exactlink.services.clients import update_client
 
     ctx = current()
@@ -247,14 +275,7 @@ def client_update(
         coc=coc,
         managed=managed,
     )
-    if change.changed:
-        ctx.out.success(
-            _("Client '{name}' updated ({fields}).").format(
-                name=change.client.name, fields=", ".join(change.fields)
-            )
-        )
-    else:
-        ctx.out.success(_("Client '{name}': nothing to change.").format(name=change.client.name))
+    _report_change(ctx.out, change)
     ctx.out.result("success", change.to_dict())
 
 
@@ -294,7 +315,7 @@ def client_access(
         ctx.out.hint(
             _(
                 "Activate its administration with `exactlink exact activate --client {name}`."
-            ).format(name=_quote(client.name))
+            ).format(name=shlex.quote(client.name))
         )
     else:
         ctx.out.success(
@@ -317,15 +338,7 @@ def client_remove(
     from exactlink.services.clients import remove_client
 
     ctx = current()
-    if not yes:
-        ctx.require_tty("--yes")
-        typer.confirm(_("Remove client '{name}'?").format(name=name), abort=True, err=True)
+    ctx.confirm(_("Remove client '{name}'?").format(name=name), yes=yes)
     change = remove_client(ctx.store, ctx.portal(), name, force=force)
     ctx.out.success(_("Client '{name}' removed.").format(name=change.client.name))
     ctx.out.result("success", change.to_dict())
-
-
-def _quote(name: str) -> str:
-    import shlex
-
-    return shlex.quote(name)
