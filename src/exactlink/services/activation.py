@@ -788,36 +788,21 @@ def deactivate_client(store: Store, portal: Portal, name: str) -> Outcome:
 
 
 # -- exact activate --all --------------------------------------------------------------------
-def _refused(client: Client, cause: str, message: str, fix: str, **extra: Any) -> Outcome:
-    return Outcome(
-        client=client.name, outcome=REFUSED, cause=cause, message=message, fix=fix, **extra
-    )
-
-
-def _planned(
+def _outcome(
     client: Client,
-    target: Division,
-    match: matching.Match,
     outcome: str,
-    *,
-    cause: str | None = None,
-    message: str | None = None,
-    fix: str | None = None,
-    changed: bool = False,
+    target: Division | None = None,
+    match: matching.Match | None = None,
+    **fields: Any,
 ) -> Outcome:
-    """What happened to a planned activation: the matched division, and how it was matched."""
-    return Outcome(
-        client=client.name,
-        outcome=outcome,
-        division=target.code,
-        division_name=target.description,
-        matched_by=match.by,
-        score=match.score,
-        cause=cause,
-        message=message,
-        fix=fix,
-        changed=changed,
-    )
+    """One client's outcome: the division it concerns and how it was matched, when given."""
+    if target is not None:
+        fields.setdefault("division", target.code)
+        fields.setdefault("division_name", target.description)
+    if match is not None:
+        fields.setdefault("matched_by", match.by)
+        fields.setdefault("score", match.score)
+    return Outcome(client=client.name, outcome=outcome, **fields)
 
 
 def activate_all(
@@ -843,37 +828,38 @@ def activate_all(
     clients = store.clients.list(portal.id)
     outcomes: dict[int, Outcome] = {}
     todo: list[Client] = []
-    owners = {a.division: a.client_id for a in store.activations.by_connection(conn.id)}
+    active = {a.client_id: a for a in store.activations.by_connection(conn.id)}
+    owners = {a.division: a.client_id for a in active.values()}
+    own_links = {c.client_id for c in store.connections.list(portal.id) if c.client_id is not None}
     for client in clients:
-        if client.division is not None:
-            current = store.activations.get(client.id)
-            if current is not None and current.connection_id == conn.id:
-                outcomes[client.id] = Outcome(
-                    client=client.name,
-                    outcome=ALREADY_ACTIVE,
-                    division=current.division,
-                    division_name=current.division_name,
-                    matched_by=current.matched_by,
-                )
-                continue
-        if client.status == CLIENT_PENDING:
-            outcomes[client.id] = _refused(
+        current = active.get(client.id) if client.division is not None else None
+        if current is not None:
+            outcomes[client.id] = _outcome(
                 client,
-                CAUSE_PENDING,
-                _("The client has not granted the firm access yet."),
-                pending_hint(portal, client),
+                ALREADY_ACTIVE,
+                division=current.division,
+                division_name=current.division_name,
+                matched_by=current.matched_by,
+            )
+            continue
+        if client.status == CLIENT_PENDING:
+            outcomes[client.id] = _outcome(
+                client,
+                REFUSED,
+                cause=CAUSE_PENDING,
+                message=_("The client has not granted the firm access yet."),
+                fix=pending_hint(portal, client),
             )
             continue
         todo.append(client)
     matches = matching.match_clients(todo, divisions)
-    own_links = {c.id: store.connections.find(c.portal_id, c.id) for c in todo}
     plan: list[tuple[Client, Division, matching.Match]] = []
     for client in todo:
         match = matches[client.id]
         if match.outcome != matching.MATCHED or match.division is None:
-            outcomes[client.id] = Outcome(
-                client=client.name,
-                outcome=match.outcome,
+            outcomes[client.id] = _outcome(
+                client,
+                match.outcome,
                 cause=match.outcome,
                 message=match.note,
                 fix=_("Pass --division CODE, or run `exactlink doctor --client {name}`.").format(
@@ -886,31 +872,31 @@ def activate_all(
         refusal = division_refusal(target, target.code)
         if refusal:
             cause, message, fix = refusal
-            outcomes[client.id] = _refused(
-                client, cause, message, fix, division=target.code, division_name=target.description
+            outcomes[client.id] = _outcome(
+                client, REFUSED, target, cause=cause, message=message, fix=fix
             )
             continue
         holder = owners.get(target.code)
         if holder is not None and holder != client.id:
-            outcomes[client.id] = _refused(
+            outcomes[client.id] = _outcome(
                 client,
-                CAUSE_TAKEN,
-                _("The administration is already activated for another client."),
-                _("Deactivate that client first, or pass --division CODE."),
-                division=target.code,
-                division_name=target.description,
+                REFUSED,
+                target,
+                cause=CAUSE_TAKEN,
+                message=_("The administration is already activated for another client."),
+                fix=_("Deactivate that client first, or pass --division CODE."),
             )
             continue
-        if own_links[client.id] is not None or client.division is not None:
-            outcomes[client.id] = _refused(
+        if client.id in own_links or client.division is not None:
+            outcomes[client.id] = _outcome(
                 client,
-                CAUSE_OWN_LINK,
-                _("The client already has its own link or another activation."),
-                _(
+                REFUSED,
+                target,
+                cause=CAUSE_OWN_LINK,
+                message=_("The client already has its own link or another activation."),
+                fix=_(
                     "Switch it explicitly: `exactlink exact activate --client {name} --overwrite`."
                 ).format(name=shlex.quote(client.name)),
-                division=target.code,
-                division_name=target.description,
             )
             continue
         plan.append((client, target, match))
@@ -922,51 +908,28 @@ def activate_all(
         if progress is not None:
             progress(i, len(plan), client.name)
         if aborted is not None:
-            outcomes[client.id] = _planned(
-                client, target, match, REFUSED, cause=CAUSE_UNREACHABLE, message=aborted
+            outcomes[client.id] = _outcome(
+                client, REFUSED, target, match, cause=CAUSE_UNREACHABLE, message=aborted
             )
             continue
         if dry_run:
-            outcomes[client.id] = _planned(client, target, match, WOULD_ACTIVATE)
+            outcomes[client.id] = _outcome(client, WOULD_ACTIVATE, target, match)
             continue
         try:
             probes += 1
             _probe(port, target.code)
-        except ExactRefused as exc:
-            outcomes[client.id] = _planned(
-                client,
-                target,
-                match,
-                REFUSED,
-                cause=str(exc.details.get("cause", CAUSE_REFUSED)),
-                message=exc.message,
-                fix=exc.hint,
+        except (ExactRefused, RateLimited, NotConnected, ExactUnreachable) as exc:
+            if isinstance(exc, ExactRefused):
+                cause = str(exc.details.get("cause", CAUSE_REFUSED))
+            elif isinstance(exc, RateLimited):
+                cause = CAUSE_RATE_LIMITED
+            else:  # the chain or Exact is gone: every later probe would fail the same way
+                cause, aborted = CAUSE_UNREACHABLE, exc.message
+            outcomes[client.id] = _outcome(
+                client, REFUSED, target, match, cause=cause, message=exc.message, fix=exc.hint
             )
             continue
-        except RateLimited as exc:
-            outcomes[client.id] = _planned(
-                client,
-                target,
-                match,
-                REFUSED,
-                cause=CAUSE_RATE_LIMITED,
-                message=exc.message,
-                fix=exc.hint,
-            )
-            continue
-        except (NotConnected, ExactUnreachable) as exc:
-            aborted = exc.message
-            outcomes[client.id] = _planned(
-                client,
-                target,
-                match,
-                REFUSED,
-                cause=CAUSE_UNREACHABLE,
-                message=exc.message,
-                fix=exc.hint,
-            )
-            continue
-        outcomes[client.id] = _planned(client, target, match, ACTIVATED, changed=True)
+        outcomes[client.id] = _outcome(client, ACTIVATED, target, match, changed=True)
         proven.append((client, target, match))
 
     if proven:
