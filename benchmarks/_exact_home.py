@@ -3,27 +3,44 @@ real CLI (paste mode, scripted consent), with the insecure file store so it runs
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
+import urllib.request
+
+from _installed import exactlink_command
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for the redirect URI's listener)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def home_env(home: str) -> dict[str, str]:
+    """The environment of an exactlink run in ``home``, talking to the sandbox directly."""
+    return {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
+
+
+def control(sb, method: str, path: str, body: dict | None = None) -> dict:
+    """Call a sandbox control (``path`` like "/_sandbox/stats") and return its JSON."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(sb.base_url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def run(home: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
     done = subprocess.run(
-        [sys.executable, "-m", "exactlink", *args],
+        [*exactlink_command(), *args],
         input=input,
         capture_output=True,
         text=True,
-        env=env,
+        env=home_env(home),
         timeout=120,
     )
     if done.returncode != 0:
@@ -55,14 +72,13 @@ def connected_home(clients: int = 6):
         "--insecure-storage",
         input=app["client_secret"] + "\n",
     )
-    env = {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "exactlink", "exact", "connect", "--no-browser"],
+        [*exactlink_command(), "exact", "connect", "--no-browser"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=home_env(home),
     )
     firm = next(lg for lg in sb.seed["logins"] if lg["role"] == "firm")
     for line in proc.stderr:

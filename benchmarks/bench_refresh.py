@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _exact_home import connected_home
-
-
-def control(sb, method: str, path: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(sb.base_url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+from _exact_home import connected_home, control, home_env
 
 
 def one_round(sb, home: str, processes: int) -> dict:
@@ -40,7 +30,7 @@ def one_round(sb, home: str, processes: int) -> dict:
     db.commit()
     db.close()
     before = control(sb, "GET", "/_sandbox/stats")
-    env = {**os.environ, "EXACTLINK_HOME": home, "NO_PROXY": "127.0.0.1,localhost"}
+    env = home_env(home)
     started = time.perf_counter()
     procs = [
         (
