@@ -88,6 +88,14 @@ def unwrap(payload: Any) -> tuple[Any, str | None]:
     return body, None
 
 
+def first_record(payload: Any) -> dict[str, Any] | None:
+    """The record of a one-record answer such as ``current/Me`` (a collection of one, §4.1),
+    dates as epoch seconds; None when the answer holds no record."""
+    records, _next = unwrap(payload)
+    record = records[0] if isinstance(records, list) and records else records
+    return convert_dates(record) if isinstance(record, dict) else None
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None and value.strip() != "" else None
@@ -139,8 +147,13 @@ def odata_message(response: requests.Response) -> str:
     return ""
 
 
+def _reason_header(response: requests.Response) -> str | None:
+    """Exact's ``Reason`` header without its description (``NoDivisionAccess: ...``, §3.8)."""
+    return (response.headers.get("Reason") or "").split(":", 1)[0].strip() or None
+
+
 def _reason(response: requests.Response, message: str) -> str | None:
-    header = (response.headers.get("Reason") or "").split(":", 1)[0].strip()
+    header = _reason_header(response)
     if header:
         return header
     lowered = message.lower()
@@ -183,7 +196,6 @@ class ApiResponse:
 
     status: int
     data: Any
-    headers: dict[str, str]
 
 
 class ExactClient:
@@ -221,17 +233,14 @@ class ExactClient:
             return path
         return self.site + API_PATH + path.lstrip("/")
 
-    def _division_of(self, url: str) -> int | None:
-        rest = urlsplit(url).path.split(API_PATH, 1)[-1]
-        first = rest.split("/", 1)[0]
-        return int(first) if first.isdigit() else None
-
-    def _endpoint_of(self, url: str) -> str:
-        rest = urlsplit(url).path.split(API_PATH, 1)[-1]
-        parts = rest.split("/")
-        if parts and parts[0].isdigit():
-            parts = parts[1:]
-        return "/".join(parts)
+    @staticmethod
+    def _split(url: str) -> tuple[int | None, str]:
+        """``(division, endpoint)`` of an API URL: ``.../api/v1/123/crm/Accounts`` gives
+        ``(123, "crm/Accounts")``; ``current/Me`` has no division."""
+        parts = urlsplit(url).path.split(API_PATH, 1)[-1].split("/")
+        if parts[0].isdigit():
+            return int(parts[0]), "/".join(parts[1:])
+        return None, "/".join(parts)
 
     # -- one request -------------------------------------------------------------------------
     def request(
@@ -245,8 +254,7 @@ class ExactClient:
         """One API call with the retries that are safe (see the module docstring)."""
         method = method.upper()
         url = self.url(path)
-        division = self._division_of(url)
-        endpoint = self._endpoint_of(url)
+        division, endpoint = self._split(url)
         token = self.tokens.access_token()
         refreshed = False
         attempts = 0
@@ -273,7 +281,7 @@ class ExactClient:
             self._track(division, response)
             status = response.status_code
             if status < 400:
-                return ApiResponse(status, _json_or_none(response), dict(response.headers))
+                return ApiResponse(status, _json_or_none(response))
             if status == 401:
                 self._record(method, endpoint, division, response, "")
                 if refreshed:
@@ -336,7 +344,7 @@ class ExactClient:
         """How long to wait before retrying a 429, or ``RateLimited`` when waiting is useless."""
         h = response.headers
         message = odata_message(response)
-        reason = (h.get("Reason") or "").split(":", 1)[0].strip() or None
+        reason = _reason_header(response)
         where = str(division) if division is not None else endpoint
         if reason == "ErrorLimitExceeded" or "too many errors" in message.lower():
             self._record(method, endpoint, division, response, message, reason)
@@ -387,25 +395,7 @@ class ExactClient:
                 division,
                 *(
                     new if new is not None else prev
-                    for new, prev in zip(
-                        (
-                            state.daily_limit,
-                            state.daily_remaining,
-                            state.daily_reset_ms,
-                            state.minutely_limit,
-                            state.minutely_remaining,
-                            state.minutely_reset_ms,
-                        ),
-                        (
-                            old.daily_limit,
-                            old.daily_remaining,
-                            old.daily_reset_ms,
-                            old.minutely_limit,
-                            old.minutely_remaining,
-                            old.minutely_reset_ms,
-                        ),
-                        strict=True,
-                    )
+                    for new, prev in zip(state[1:], old[1:], strict=True)
                 ),
             )
         self._limits[division] = state
@@ -429,7 +419,7 @@ class ExactClient:
             method=method,
             endpoint=endpoint,
             status=response.status_code,
-            reason=reason or (response.headers.get("Reason") or "").split(":", 1)[0] or None,
+            reason=reason or _reason_header(response),
             message=message,
         )
 
@@ -458,11 +448,10 @@ class ExactClient:
     def me(self) -> dict[str, Any]:
         """``current/Me`` (a collection of one, §4.1), dates as epoch seconds."""
         if self._me is None:
-            records, _next = unwrap(self.get("current/Me"))
-            record = records[0] if isinstance(records, list) and records else records
-            if not isinstance(record, dict):
+            record = first_record(self.get("current/Me"))
+            if record is None:
                 raise ExactUnreachable(_("Exact Online sent a current/Me answer without a user."))
-            self._me = convert_dates(record)
+            self._me = record
         return dict(self._me)
 
     def divisions(self, via: int | None = None) -> list[dict[str, Any]]:

@@ -334,7 +334,7 @@ class OAuthClient:
 
     def me(self, access_token: str) -> dict[str, Any]:
         """``current/Me`` with a token just obtained (the connection has no client yet)."""
-        from exactlink.adapters.exact.client import convert_dates, odata_message, unwrap
+        from exactlink.adapters.exact.client import first_record, odata_message
         from exactlink.adapters.exact.sites import API_PATH
 
         response = http.send(
@@ -350,6 +350,11 @@ class OAuthClient:
                 ),
                 status=response.status_code,
             )
-        records, _next = unwrap(response.json())
-        record = records[0] if isinstance(records, list) and records else records
-        return convert_dates(record) if isinstance(record, dict) else {}
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ExactUnreachable(
+                _("Exact Online sent a current/Me answer without a user."),
+                hint=_("Try again later; `exactlink doctor` checks the connection."),
+            ) from None
+        return first_record(payload) or {}
