@@ -319,6 +319,33 @@ class BulkResult:
             return "success"
         return "error" if failed == len(self.outcomes) else "partial"
 
+    @property
+    def exit_code(self) -> int:
+        """0 on success, else the exit code of the gravest kind of failure: unreachable or
+        stopped early (8), rate limited (7), refused (6), no unique match (3)."""
+        if self.status == "success":
+            return 0
+        causes = {o.cause for o in self.failed}
+        if self.aborted or CAUSE_UNREACHABLE in causes:
+            return ExactUnreachable.exit_code
+        if CAUSE_RATE_LIMITED in causes:
+            return RateLimited.exit_code
+        if any(o.outcome == REFUSED for o in self.failed):
+            return ExactRefused.exit_code
+        return NotFound.exit_code
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The result envelope's ``errors``: one per failed client."""
+        return [
+            {
+                "code": o.cause or o.outcome,
+                "client": o.client,
+                "message": o.message or o.outcome,
+                **({"hint": o.fix} if o.fix else {}),
+            }
+            for o in self.failed
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,

@@ -138,10 +138,12 @@ def _chooser(ctx: AppContext):
 
 def _describe(ctx: AppContext, outcome: Outcome) -> None:
     from exactlink.i18n import _
+    from exactlink.services import activation as service
+    from exactlink.services.matching import BY_MANUAL
 
     where = f"{outcome.division} ({outcome.division_name})"
-    if outcome.outcome == "activated":
-        how = outcome.matched_by or "manual"
+    if outcome.outcome == service.ACTIVATED:
+        how = outcome.matched_by or BY_MANUAL
         ctx.out.success(
             _("Client '{client}' activated on administration {where}, matched by {how}.").format(
                 client=outcome.client, where=where, how=how
@@ -156,13 +158,13 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
                         code=outcome.replaced["activation"]["division"]
                     )
                 )
-    elif outcome.outcome == "already_active":
+    elif outcome.outcome == service.ALREADY_ACTIVE:
         ctx.out.success(
             _("Client '{client}' is already active on administration {where}.").format(
                 client=outcome.client, where=where
             )
         )
-    elif outcome.outcome == "would_activate":
+    elif outcome.outcome == service.WOULD_ACTIVATE:
         ctx.out.info(
             _(
                 "Dry run: client '{client}' would be activated on administration {where} (not probed)."
@@ -260,33 +262,11 @@ def _activate_all(ctx: AppContext, dry_run: bool) -> None:
     finally:
         if bar:
             bar.close()
-    errors = [
-        {
-            "code": o.cause or o.outcome,
-            "client": o.client,
-            "message": o.message or o.outcome,
-            **({"hint": o.fix} if o.fix else {}),
-        }
-        for o in result.failed
-    ]
     if not ctx.json:
         _render_bulk(ctx, result)
-    ctx.out.result(result.status, result.to_dict(), errors)
-    if result.status != "success":
-        raise typer.Exit(_bulk_exit_code(result))
-
-
-def _bulk_exit_code(result: BulkResult) -> int:
-    """The exit code of the first kind of failure: 8 unreachable, 6 refused, 3 no match."""
-    causes = {o.cause for o in result.failed}
-    outcomes = {o.outcome for o in result.failed}
-    if result.aborted or "unreachable" in causes:
-        return 8
-    if "rate_limited" in causes:
-        return 7
-    if "refused" in outcomes:
-        return 6
-    return 3
+    ctx.out.result(result.status, result.to_dict(), result.errors())
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _render_bulk(ctx: AppContext, result: BulkResult) -> None:
