@@ -131,11 +131,12 @@ class AppContext:
         return found
 
     # -- Exact Online: the app, connections, tokens, the REST client ------------------------
-    def exact_app(self) -> AppSettings:
-        """The configured Exact app (``NotFound`` pointing at `exact app set` when missing)."""
+    def exact_app(self, region: str | None = None) -> AppSettings:
+        """The configured Exact app (``NotFound`` pointing at `exact app set` when missing);
+        ``region`` overrides the configured site."""
         from exactlink.services.exact_app import load_app
 
-        return load_app(self.config)
+        return load_app(self.config, region)
 
     def exact_session(self) -> Any:
         """One ``requests.Session`` per command (keep-alive to one site)."""

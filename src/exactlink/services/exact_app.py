@@ -18,7 +18,8 @@ SECRET_KEY = "app/client_secret"
 MODE_LOOPBACK = "loopback"
 MODE_LOOPBACK_TLS = "loopback-tls"
 MODE_PASTE = "paste"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# urlsplit().hostname drops the brackets of an IPv6 literal: "[::1]" arrives as "::1".
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigLike(Protocol):
@@ -103,9 +104,12 @@ def validate_redirect_uri(uri: str) -> str:
     return uri.strip()
 
 
-def load_app(config: ConfigLike) -> AppSettings:
-    """The configured app, or ``NotFound`` pointing at `exact app set`."""
-    from exactlink.adapters.exact.sites import DEFAULT_REGION, site_for
+def load_app(config: ConfigLike, region: str | None = None) -> AppSettings:
+    """The configured app, or ``NotFound`` pointing at `exact app set`.
+
+    ``region`` (`exact connect --region`) overrides the configured site for this connection:
+    normalised (``BE`` → ``be``), its site wins over a configured ``exact.base_url``."""
+    from exactlink.adapters.exact.sites import DEFAULT_REGION, normalise_region, site_for
 
     client_id = config.get("exact.client_id")
     redirect_uri = config.get("exact.redirect_uri")
@@ -117,16 +121,27 @@ def load_app(config: ConfigLike) -> AppSettings:
                 "secret is read from stdin or a hidden prompt)."
             ),
         )
-    region = config.get("exact.region") or DEFAULT_REGION
     base_url = config.get("exact.base_url") or None
+    if region:
+        region = normalise_region(region)
+        site = site_for(region)
+    else:
+        region = str(config.get("exact.region") or DEFAULT_REGION)
+        site = site_for(region, base_url)
     return AppSettings(
         client_id=str(client_id),
         redirect_uri=str(redirect_uri),
-        region=str(region),
+        region=region,
         base_url=base_url,
-        site=site_for(region, base_url),
+        site=site,
         insecure_storage=bool(config.get("exact.insecure_storage", False)),
     )
+
+
+def remember_insecure_storage(config: ConfigLike) -> None:
+    """`--insecure-storage` once is remembered: later commands keep using the 0600 file."""
+    config.set("exact.insecure_storage", True)
+    config.save()
 
 
 def set_app(

@@ -285,24 +285,18 @@ def exact_connect(
     The redirect URI decides the mode: loopback (http on 127.0.0.1), loopback-tls (https on
     localhost, self-signed certificate) or paste (any other URI, or --no-browser).
     """
-    import dataclasses
-
     from exactlink.adapters.exact.oauth import OAuthClient
-    from exactlink.adapters.exact.sites import site_for
     from exactlink.cli.context import current
     from exactlink.i18n import _
-    from exactlink.services.connect import connect
-    from exactlink.services.exact_app import redirect_mode
+    from exactlink.services.connect import connect, owner_label
+    from exactlink.services.exact_app import redirect_mode, remember_insecure_storage
 
     ctx = current()
     if insecure_storage:
         ctx.insecure_storage = True
-        ctx.config.set("exact.insecure_storage", True)
-        ctx.config.save()
+        remember_insecure_storage(ctx.config)
     portal, client = _owner(ctx, client_name)
-    settings = ctx.exact_app()
-    if region:
-        settings = dataclasses.replace(settings, region=region, site=site_for(region))
+    settings = ctx.exact_app(region)
     mode = redirect_mode(settings.redirect_uri, no_browser)
     credentials = ctx.exact_credentials(settings.site)
     result = connect(
@@ -323,7 +317,7 @@ def exact_connect(
         ctx.out.warn(warning)
     ctx.out.success(
         _("Connected {owner} to Exact Online as {user} ({site}).").format(
-            owner=portal.name + (f" / {client.name}" if client else ""),
+            owner=owner_label(portal, client),
             user=connection.exact_username or connection.exact_user_id or "?",
             site=connection.base_url,
         )
@@ -349,7 +343,12 @@ def exact_status(
     import time
 
     from exactlink.cli.context import current
-    from exactlink.services.connect import describe, ensure_live, require_connection
+    from exactlink.services.connect import (
+        describe,
+        ensure_live,
+        owner_label,
+        require_connection,
+    )
 
     ctx = current()
     portal, client = _owner(ctx, client_name)
@@ -389,18 +388,17 @@ def exact_status(
     if ctx.json:
         ctx.out.json(data)
     else:
-        _print_status(ctx, data)
+        _print_status(ctx, data, owner_label(portal, client))
     if failure is not None:
         raise failure
 
 
-def _print_status(ctx: AppContext, data: dict[str, Any]) -> None:
+def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
     def left(seconds: Any) -> str:
         if seconds is None:
             return "-"
         return f"in {seconds} s" if seconds > 0 else "expired (refreshed on next use)"
 
-    owner = data["portal"] + (f" / {data['client']}" if data["client"] else "")
     days = data["refresh_token_days_left"]
     ctx.out.fields(
         [
