@@ -4,19 +4,16 @@ portal and the app set through the CLI, and scripted consent (no person at the k
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import urlencode
+
+# One of each sandbox helper, in support/sandbox.py; re-exported for the Exact tests.
+from support.sandbox import advance as advance
+from support.sandbox import auth_url, free_port
+from support.sandbox import login_of as login
 
 PORTAL = "Kantoor Peeters"
 FIXED_STATE = "test-state-123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def control(sb, method: str, path: str, body: dict | None = None) -> dict:
@@ -31,14 +28,6 @@ def stats(sb) -> dict:
     return control(sb, "GET", "/_sandbox/stats")
 
 
-def advance(sb, seconds: float) -> None:
-    control(sb, "POST", "/_sandbox/clock", {"advance_seconds": seconds})
-
-
-def login(sb, role: str = "firm", index: int = 0) -> dict:
-    return [lg for lg in sb.seed["logins"] if lg["role"] == role][index]
-
-
 @dataclass
 class World:
     sb: object
@@ -50,13 +39,7 @@ class World:
         return self.sb.seed["app"]
 
     def auth_url(self, state: str = FIXED_STATE) -> str:
-        params = {
-            "client_id": self.app["client_id"],
-            "redirect_uri": self.redirect_uri,
-            "response_type": "code",
-            "state": state,
-        }
-        return f"{self.sb.base_url}/api/oauth2/auth?{urlencode(params)}"
+        return auth_url(self.sb, state, redirect_uri=self.redirect_uri)
 
     def consent(self, url: str | None = None, role: str = "firm", **kwargs) -> str:
         from exactlink.sandbox.autoconsent import authorize

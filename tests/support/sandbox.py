@@ -36,8 +36,18 @@ def sandbox(sandbox_factory):
 # Plain functions (not fixtures) that drive the sandbox over HTTP the way a client would.
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a redirect URI's listener)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def auth_url(sb, state: str = "st-1", **extra) -> str:
-    """The authorize URL for the sandbox's registered app."""
+    """The authorize URL for the sandbox's registered app (``extra`` adds or overrides
+    parameters, e.g. another ``redirect_uri``)."""
     from urllib.parse import urlencode
 
     app = sb.seed["app"]
@@ -51,8 +61,9 @@ def auth_url(sb, state: str = "st-1", **extra) -> str:
     return f"{sb.base_url}/api/oauth2/auth?{urlencode(params)}"
 
 
-def login_of(sb, role: str = "firm") -> dict:
-    return next(login for login in sb.seed["logins"] if login["role"] == role)
+def login_of(sb, role: str = "firm", index: int = 0) -> dict:
+    """The ``index``-th seeded login with ``role`` (firm or client)."""
+    return [login for login in sb.seed["logins"] if login["role"] == role][index]
 
 
 def get_code(sb, role: str = "firm", select=None) -> str:

@@ -9,18 +9,13 @@ import pytest
 
 from exactlink.adapters.exact.loopback import LoopbackListener
 from exactlink.errors import ExactUnreachable
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from support.sandbox import free_port
 
 
 def test_two_connects_in_a_row_reuse_the_port():
     """The first listener's socket lingers in TIME_WAIT; a second `exact connect` a few seconds
     later must still bind the same registered redirect URI."""
-    uri = f"http://127.0.0.1:{_free_port()}/callback"
+    uri = f"http://127.0.0.1:{free_port()}/callback"
     for attempt in range(2):
         with LoopbackListener(uri) as listener:
             with urllib.request.urlopen(f"{uri}?code=c{attempt}%21x&state=s", timeout=5) as reply:
