@@ -44,7 +44,9 @@ def _debug(text: str, *args: Any) -> None:
 
 def new_session() -> requests.Session:
     """One session per connection: keep-alive, ``Accept: application/json`` (else Exact sends
-    Atom/XML, reference §3.1), no proxies from the environment for loopback sandboxes."""
+    Atom/XML, reference §3.1). Proxy and CA-bundle variables of the environment apply as usual;
+    a sandbox on loopback behind a proxy needs ``NO_PROXY=127.0.0.1,localhost`` (the demo and
+    the tests set it)."""
     import requests
 
     session = requests.Session()
