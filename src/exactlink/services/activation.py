@@ -447,19 +447,11 @@ def list_divisions(
     )
 
 
-def other_license_divisions(
-    store: Store, portal: Portal, port: ExactPort, listing: DivisionList
-) -> list[dict[str, Any]]:
+def other_license_divisions(port: ExactPort, listing: DivisionList) -> list[dict[str, Any]]:
     """``--all-licenses``: divisions of the reachable licenses that ``system/Divisions`` leaves
     out (the login has no access, or the app was not granted them), from ``system/AllDivisions``
     once per license (reference §4.2: it lists every division of the license owning the URL's
     division and needs the app scope "Organization administration")."""
-    fetch = getattr(port, "collection", None)
-    if fetch is None:
-        raise UsageError(
-            _("This connection cannot read system/AllDivisions."),
-            hint=_("Use `exactlink exact api --division CODE GET system/AllDivisions`."),
-        )
     listed = {row.division.code for row in listing.rows}
     via: dict[str, int] = {}
     for row in listing.rows:
@@ -469,7 +461,7 @@ def other_license_divisions(
     found: dict[int, dict[str, Any]] = {}
     for code in via.values():
         try:
-            records = fetch(
+            records = port.collection(
                 f"{code}/system/AllDivisions",
                 {"$select": "Code,Description,VATNumber,ChamberOfCommerceNumber,Status"},
             )

@@ -22,7 +22,10 @@ __all__ = ["app"]
 
 
 def _port_factory(ctx: AppContext, portal: Any) -> Any:
-    return lambda: ctx.exact(portal)
+    """Builds the portal's Exact client on first use, and only once."""
+    from functools import cache
+
+    return cache(lambda: ctx.exact(portal))
 
 
 @app.command("divisions")
@@ -54,14 +57,13 @@ def exact_divisions(
 
     ctx = current()
     portal = ctx.portal()
-    listing = list_divisions(
-        ctx.store, portal, _port_factory(ctx, portal), refresh=refresh, unmapped=unmapped
-    )
+    port = _port_factory(ctx, portal)
+    listing = list_divisions(ctx.store, portal, port, refresh=refresh, unmapped=unmapped)
     extra: list[dict[str, Any]] = []
     if all_licenses:
         from exactlink.services.activation import other_license_divisions
 
-        extra = other_license_divisions(ctx.store, portal, ctx.exact(portal), listing)
+        extra = other_license_divisions(port(), listing)
     if ctx.json:
         data = listing.to_dict()
         if all_licenses:
