@@ -227,3 +227,62 @@ def test_redirect_modes(uri, no_browser, mode):
     from exactlink.services.exact_app import redirect_mode
 
     assert redirect_mode(uri, no_browser) == mode
+
+
+def test_require_connection_live_refuses_a_dead_chain_with_the_reconnect_command():
+    from exactlink.errors import NotConnected, ReconnectNeeded
+    from exactlink.models import Client
+
+    connections, secrets = Connections(), Secrets()
+    portal = _portal(1, "A")
+    with pytest.raises(NotConnected) as missing:
+        svc.require_connection(connections, portal)
+    assert "exactlink exact connect" in missing.value.hint
+    row = _connect(portal, connections, secrets).connection
+    connections.set_status(row.id, "needs-reconnect", "expired")
+    assert svc.require_connection(connections, portal).id == row.id  # status shows it
+    with pytest.raises(ReconnectNeeded) as dead:
+        svc.require_connection(connections, portal, live=True)
+    assert "expired" in dead.value.message
+    client = Client(7, 1, "Bakkerij 't Hoekje", None, None, None, False, None, "t", "t")
+    with pytest.raises(NotConnected) as theirs:
+        svc.require_connection(connections, portal, client)
+    assert "--client 'Bakkerij '\"'\"'t Hoekje'" in theirs.value.hint
+
+
+def test_keepalive_verdict_and_exit_code():
+    from exactlink.errors import ReconnectNeeded
+
+    connections, secrets = Connections(), Secrets()
+    a = _connect(_portal(1, "A"), connections, secrets, force=True).connection
+    b = _connect(_portal(2, "B"), connections, secrets, force=True).connection
+    rows = [connections.get(a.id)._replace(status="connected"), connections.get(b.id)]
+
+    def refresh(connection, client_name, idle_seconds):
+        if connection.id == a.id:
+            raise ReconnectNeeded("dead", hint="`exactlink exact connect`")
+        return True
+
+    def run(refresh):
+        return svc.keepalive(
+            rows,
+            older_than_days=7,
+            refresh=refresh,
+            portal_names=lambda pid: f"P{pid}",
+            client_names=lambda cid: None,
+        )
+
+    partial = run(refresh)
+    assert [o.result for o in partial.outcomes] == ["failed", "refreshed"]
+    assert (partial.status, partial.exit_code) == ("partial", 5)
+    assert partial.errors[0]["message"] == "dead"
+    ok = run(lambda c, n, s: False)
+    assert (ok.status, ok.exit_code, ok.errors) == ("success", 0, [])
+    none = svc.keepalive([], older_than_days=7, refresh=refresh, portal_names=str, client_names=str)
+    assert (none.status, none.exit_code) == ("success", 0)
+
+
+def test_ipv6_loopback_redirect_listens():
+    from exactlink.services.exact_app import redirect_mode
+
+    assert redirect_mode("http://[::1]:8765/cb") == "loopback"
