@@ -602,8 +602,8 @@ def _probe(port: ExactPort, division: int) -> None:
 def _retire_own_link(store: Store, secrets: SecretStore, own: Connection) -> dict[str, Any]:
     """Inside the caller's transaction: the client's own chain leaves the store and the keyring."""
     store.connections.retire(own.id)
-    for part in ("access", "refresh"):
-        secrets.delete(f"{own.secret_key}/{part}")
+    for key in own.token_keys:
+        secrets.delete(key)
     return {
         "kind": "own_link",
         "connection_id": own.id,

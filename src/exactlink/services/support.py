@@ -22,6 +22,7 @@ from exactlink.models import Portal
 from exactlink.paths import write_private_file
 
 if TYPE_CHECKING:
+    from exactlink.adapters.secrets import SecretStore
     from exactlink.adapters.store import Store
 
 BUNDLE_VERSION = 1
@@ -47,6 +48,17 @@ def versions() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
+
+
+def secret_values(store: Store, secrets: SecretStore) -> list[str]:
+    """Every secret this machine holds (the app's client secret, each chain's tokens), to scrub
+    from the bundle; read here and never written anywhere."""
+    from exactlink.services.exact_app import SECRET_KEY
+
+    keys = [SECRET_KEY]
+    for connection in store.connections.list():
+        keys += connection.token_keys
+    return [value for value in (secrets.get(key) for key in keys) if value]
 
 
 def redact(value: Any, secrets: Iterable[str] = ()) -> Any:

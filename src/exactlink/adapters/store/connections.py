@@ -204,10 +204,6 @@ class ConnectionRepository:
         )
         self._db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
 
-    def secret_prefixes(self) -> builtins.list[str]:
-        """The keyring prefix of every chain in the store (``connection-{id}``)."""
-        return [f"connection-{row[0]}" for row in self._db.execute("SELECT id FROM connections")]
-
     def status_counts(self) -> dict[str, int]:
         """How many chains per status."""
         rows = self._db.execute("SELECT status, COUNT(*) FROM connections GROUP BY status")

@@ -29,24 +29,19 @@ def support_bundle(
     from exactlink.cli.commands.doctor import doctor_dict
     from exactlink.cli.context import current
     from exactlink.i18n import _
-    from exactlink.services.support import build_bundle, write_bundle
+    from exactlink.services.support import build_bundle, secret_values, write_bundle
 
     ctx = current()
     store = ctx.store
     portal_name = ctx.portal_name or ctx.config.get("default_portal")
     portal = store.portals.get(portal_name) if portal_name else None
     doctor = None if no_doctor else doctor_dict(ctx, client, None)
-    secret_values: list[str] = []
+    scrub: list[str] = []
     backend = None
     try:
         secrets = ctx.secrets
         backend = secrets.backend_name
-        from exactlink.services.exact_app import SECRET_KEY
-
-        keys = [SECRET_KEY]
-        for row in store.connections.secret_prefixes():
-            keys += [f"{row}/access", f"{row}/refresh"]
-        secret_values = [v for v in (secrets.get(k) for k in keys) if v]
+        scrub = secret_values(store, secrets)
     except Exception as exc:  # no keyring: nothing secret can be read, so none can leak
         ctx.out.debug(f"secret store not read: {exc}")
     bundle = build_bundle(
@@ -56,7 +51,7 @@ def support_bundle(
         client=client,
         doctor=doctor,
         secret_backend=backend,
-        secrets=secret_values,
+        secrets=scrub,
     )
     path = write_bundle(output, bundle)
     ctx.out.success(_("Support bundle written to {path} (mode 0600).").format(path=path))
