@@ -16,14 +16,11 @@ def doctor_inputs(ctx: AppContext) -> Inputs:
     from exactlink.services.doctor import Inputs
     from exactlink.services.exact_app import client_secret
 
-    def portal_name() -> str | None:
-        return ctx.portal_name or ctx.config.get("default_portal")
-
     return Inputs(
         store=lambda: ctx.store,
         config=lambda: ctx.config,
         secrets=lambda: ctx.secrets,
-        portal_name=portal_name,
+        portal_name=ctx.portal_choice,
         app=ctx.exact_app,
         client_secret=lambda: client_secret(ctx.secrets),
         port=lambda portal: ctx.exact(portal),

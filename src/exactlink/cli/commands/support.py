@@ -33,7 +33,7 @@ def support_bundle(
 
     ctx = current()
     store = ctx.store
-    portal_name = ctx.portal_name or ctx.config.get("default_portal")
+    portal_name = ctx.portal_choice()
     portal = store.portals.get(portal_name) if portal_name else None
     doctor = None if no_doctor else doctor_dict(ctx, client, None)
     scrub: list[str] = []
