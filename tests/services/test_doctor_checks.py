@@ -39,6 +39,7 @@ def inputs(world, port, *, now=None):
         config=lambda: type("Cfg", (), {"path": "config.toml"})(),
         secrets=MemorySecrets,
         portal_name=lambda: "Kantoor",
+        portal=lambda: world.portal,
         app=App,
         client_secret=lambda: "s",
         port=lambda portal: port,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from exactlink.errors import (
     REASON_APP_SCOPE,
@@ -34,14 +34,11 @@ from exactlink.errors import (
     NotConnected,
     NotFound,
     RateLimited,
-    ReconnectNeeded,
     UsageError,
 )
 from exactlink.i18n import _
 from exactlink.models import (
     CLIENT_PENDING,
-    CONNECTION_DISCONNECTED,
-    CONNECTION_NEEDS_RECONNECT,
     Activation,
     Client,
     Connection,
@@ -50,11 +47,13 @@ from exactlink.models import (
 )
 from exactlink.services import matching
 from exactlink.services.clients import get_client, pending_hint
+from exactlink.services.connect import require_connection
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
     from exactlink.adapters.secrets import SecretStore
     from exactlink.adapters.store import Store
+    from exactlink.services.connect import ConnectionsLike
 
 HQ_CODE_FLOOR = 10_000_000  # reference §4.2 [R]: Premium HQ divisions, never in system/Divisions
 
@@ -365,20 +364,9 @@ Progress = Callable[[int, int, str], None]
 # -- helpers ---------------------------------------------------------------------------------
 def portal_connection(store: Store, portal: Portal) -> Connection:
     """The portal's own chain, alive; NotConnected/ReconnectNeeded (exit 5) otherwise."""
-    conn = store.connections.find(portal.id)
-    if conn is None or conn.status == CONNECTION_DISCONNECTED:
-        raise NotConnected(
-            _("Portal '{portal}' is not connected to Exact Online.").format(portal=portal.name),
-            hint=_("Connect once with the firm's Exact login: `exactlink exact connect`."),
-        )
-    if conn.status == CONNECTION_NEEDS_RECONNECT:
-        raise ReconnectNeeded(
-            _("The Exact connection of portal '{portal}' must be renewed.").format(
-                portal=portal.name
-            ),
-            hint=fix_reconnect(),
-        )
-    return conn
+    # cast: ConnectionsLike spells save_connected/set_identity as **kwargs, which the
+    # repository's keyword-only signatures do not match structurally.
+    return require_connection(cast("ConnectionsLike", store.connections), portal, live=True)
 
 
 def _known_division(store: Store, conn: Connection) -> int | None:

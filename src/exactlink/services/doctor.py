@@ -25,21 +25,19 @@ from exactlink.errors import (
     ExactlinkError,
     ExactRefused,
     NotConnected,
-    RateLimited,
+    NotFound,
     ReconnectNeeded,
 )
 from exactlink.i18n import _
 from exactlink.models import (
     CLIENT_PENDING,
-    CONNECTION_DISCONNECTED,
-    CONNECTION_NEEDS_RECONNECT,
     Client,
     Connection,
     Division,
     Portal,
 )
 from exactlink.services import activation, matching
-from exactlink.services.clients import pending_hint
+from exactlink.services.clients import get_client, pending_hint
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
@@ -118,6 +116,7 @@ class Inputs:
     config: Callable[[], Any]
     secrets: Callable[[], SecretStore]
     portal_name: Callable[[], str | None]
+    portal: Callable[[], Portal]  # NotFound when none is chosen or it does not exist
     app: Callable[[], Any]  # services.exact_app.AppSettings (NotFound when not configured)
     client_secret: Callable[[], str]
     port: Callable[[Portal], ExactPort]
@@ -210,28 +209,14 @@ class _Doctor:
         if self.store is None:
             return self.cannot("portal", _("the store is not readable"))
         try:
-            name = self.inputs.portal_name()
+            self.report.portal = self.inputs.portal_name()
         except Exception as exc:
-            name = None
             self.add("portal", FAIL, _err(exc), _("See `exactlink portal list`."))
             return None
-        if not name:
-            self.add(
-                "portal",
-                FAIL,
-                _("No portal chosen and no default portal set."),
-                _("Create one with `exactlink portal create NAME --email E`, or pass --portal."),
-            )
-            return None
-        self.portal = self.store.portals.get(name)
-        self.report.portal = name
-        if self.portal is None:
-            self.add(
-                "portal",
-                FAIL,
-                _("Portal '{name}' does not exist.").format(name=name),
-                _("See `exactlink portal list`."),
-            )
+        try:
+            self.portal = self.inputs.portal()
+        except ExactlinkError as exc:  # NotFound: none chosen, or no such portal
+            self.add("portal", FAIL, exc.message, exc.hint)
             return None
         self.add("portal", OK, _("Portal '{name}' exists.").format(name=self.portal.name))
         return None
@@ -242,16 +227,10 @@ class _Doctor:
         if self.store is None or self.portal is None:
             self.cannot("client", _("no portal"))
             return
-        self.client = self.store.clients.get(self.portal.id, " ".join(self.client_name.split()))
-        if self.client is None:
-            self.add(
-                "client",
-                FAIL,
-                _("Client '{name}' does not exist in portal '{portal}'.").format(
-                    name=self.client_name, portal=self.portal.name
-                ),
-                _("See `exactlink client list`, or add it with `exactlink client add`."),
-            )
+        try:
+            self.client = get_client(self.store, self.portal, self.client_name)
+        except NotFound as exc:
+            self.add("client", FAIL, exc.message, exc.hint)
             return
         self.report.client = self.client.name
         self.add("client", OK, _("Client '{name}' exists.").format(name=self.client.name))
@@ -302,26 +281,12 @@ class _Doctor:
         if self.store is None or self.portal is None:
             self.cannot("connection", _("no portal"))
             return
-        conn = self.store.connections.find(self.portal.id)
-        if conn is None or conn.status == CONNECTION_DISCONNECTED:
-            self.add(
-                "connection",
-                FAIL,
-                _("Portal '{portal}' is not connected to Exact Online.").format(
-                    portal=self.portal.name
-                ),
-                _("Connect once with the firm's Exact login: `exactlink exact connect`."),
-            )
+        try:
+            conn = activation.portal_connection(self.store, self.portal)
+        except NotConnected as exc:  # none, disconnected, or the chain died (ReconnectNeeded)
+            self.add("connection", FAIL, exc.message, exc.hint)
             return
         self.connection = conn
-        if conn.status == CONNECTION_NEEDS_RECONNECT:
-            self.add(
-                "connection",
-                FAIL,
-                _("The token chain is dead ({why}).").format(why=conn.last_error or conn.status),
-                activation.fix_reconnect(),
-            )
-            return
         site_ok = app is None or _same_site(app.site, conn.base_url)
         if not site_ok:
             self.add(
@@ -404,8 +369,10 @@ class _Doctor:
         if self.port is None or self.connection is None or self.store is None:
             self.cannot("division_listed", _("no live connection"))
             return
-        if self.code is not None and self.code >= activation.HQ_CODE_FLOOR:
-            _c, message, fix = activation.division_refusal(None, self.code) or ("", "", "")
+        # Without the list, only an HQ code is refused (it is never listed, reference §4.2).
+        refusal = activation.division_refusal(None, self.code) if self.code is not None else None
+        if refusal:
+            _cause, message, fix = refusal
             self.add("hq", FAIL, message, fix)
             return
         try:
@@ -549,10 +516,7 @@ class _Doctor:
                 fix,
             )
             return
-        except RateLimited as exc:
-            self.add("probe", FAIL, exc.message, exc.hint)
-            return
-        except (NotConnected, ExactlinkError) as exc:
+        except ExactlinkError as exc:  # rate limited, the chain died, Exact unreachable
             self.add("probe", FAIL, exc.message, exc.hint)
             return
         if not allowed:

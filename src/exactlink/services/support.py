@@ -18,8 +18,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from exactlink.errors import NotFound
 from exactlink.models import Portal
 from exactlink.paths import write_private_file
+from exactlink.services.clients import get_client
 
 if TYPE_CHECKING:
     from exactlink.adapters.secrets import SecretStore
@@ -97,8 +99,9 @@ def _summary(store: Store, portal: Portal | None) -> dict[str, Any]:
 
 
 def _mapping(store: Store, portal: Portal, client_name: str) -> dict[str, Any]:
-    client = store.clients.get(portal.id, " ".join(client_name.split()))
-    if client is None:
+    try:
+        client = get_client(store, portal, client_name)
+    except NotFound:
         return {"client": client_name, "found": False}
     activation = store.activations.get(client.id)
     own = store.connections.find(client.portal_id, client.id)

@@ -21,6 +21,7 @@ def doctor_inputs(ctx: AppContext) -> Inputs:
         config=lambda: ctx.config,
         secrets=lambda: ctx.secrets,
         portal_name=ctx.portal_choice,
+        portal=ctx.portal,
         app=ctx.exact_app,
         client_secret=lambda: client_secret(ctx.secrets),
         port=lambda portal: ctx.exact(portal),
