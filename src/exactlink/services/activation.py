@@ -376,7 +376,10 @@ def _known_division(store: Store, conn: Connection) -> int | None:
     return active[0].division if active else conn.current_division
 
 
-def _fetch(store: Store, conn: Connection, port: ExactPort) -> list[Division]:
+def fetch_divisions(
+    store: Store, portal: Portal, conn: Connection, port: ExactPort
+) -> list[Division]:
+    """Fetch ``system/Divisions`` (all pages) and replace the connection's cached list."""
     from exactlink.adapters.store.db import utc_now
     from exactlink.adapters.store.divisions import from_exact
 
@@ -389,11 +392,10 @@ def _fetch(store: Store, conn: Connection, port: ExactPort) -> list[Division]:
             continue  # a record without a Code cannot be linked; skip rather than fail
     with store.transaction():
         store.divisions.replace(conn.id, divisions)
-        portal = store.portals.get_by_id(conn.portal_id)
         store.events.record(
             "exact.divisions.refresh",
             str(conn.id),
-            portal=portal.name if portal else None,
+            portal=portal.name,
             details={"count": len(divisions)},
         )
     return sorted(divisions, key=lambda d: d.code)
@@ -420,7 +422,7 @@ def list_divisions(
     divisions = [] if refresh else store.divisions.list(conn.id)
     refreshed = False
     if refresh or not divisions:
-        divisions = _fetch(store, conn, port_factory())
+        divisions = fetch_divisions(store, portal, conn, port_factory())
         refreshed = True
     names = _client_names(store, portal)
     held = {a.division: names.get(a.client_id) for a in store.activations.by_connection(conn.id)}
@@ -429,7 +431,7 @@ def list_divisions(
         rows = [row for row in rows if row.client is None]
     return DivisionList(
         connection_id=conn.id,
-        fetched_at=store.divisions.fetched_at(conn.id),
+        fetched_at=max((d.fetched_at for d in divisions), default=None),
         refreshed=refreshed,
         rows=rows,
     )
@@ -639,13 +641,13 @@ def activate_client(
     divisions = store.divisions.list(conn.id)
     fetched = False
     if not divisions:
-        divisions, fetched = _fetch(store, conn, get_port()), True
+        divisions, fetched = fetch_divisions(store, portal, conn, get_port()), True
     by_code = {d.code: d for d in divisions}
     matched_by, score = matching.BY_MANUAL, None
     if division is not None:
         if division not in by_code and division < HQ_CODE_FLOOR and not fetched:
             # The cache may predate a grant made since: one list fetch, never a probe.
-            divisions, fetched = _fetch(store, conn, get_port()), True
+            divisions, fetched = fetch_divisions(store, portal, conn, get_port()), True
             by_code = {d.code: d for d in divisions}
         if division not in by_code:
             raise _unknown_division(store, portal, conn, division)
@@ -830,7 +832,7 @@ def activate_all(
     """
     conn = portal_connection(store, portal)
     port = port_factory()
-    divisions = _fetch(store, conn, port)
+    divisions = fetch_divisions(store, portal, conn, port)
     by_code = {d.code: d for d in divisions}
     clients = store.clients.list(portal.id)
     outcomes: dict[int, Outcome] = {}

@@ -366,7 +366,7 @@ class _Doctor:
 
     # -- division ----------------------------------------------------------------------------
     def check_division_list(self) -> None:
-        if self.port is None or self.connection is None or self.store is None:
+        if self.port is None or self.connection is None or self.store is None or not self.portal:
             self.cannot("division_listed", _("no live connection"))
             return
         # Without the list, only an HQ code is refused (it is never listed, reference §4.2).
@@ -376,8 +376,9 @@ class _Doctor:
             self.add("hq", FAIL, message, fix)
             return
         try:
-            store = self.store
-            self.divisions = activation._fetch(store, self.connection, self.port)
+            self.divisions = activation.fetch_divisions(
+                self.store, self.portal, self.connection, self.port
+            )
         except ExactlinkError as exc:
             self.add(
                 "division_listed",

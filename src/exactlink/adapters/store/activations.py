@@ -18,6 +18,12 @@ from exactlink.adapters.store.db import utc_now
 from exactlink.models import Activation
 
 _COLUMNS = "client_id, connection_id, division, division_name, matched_by, activated_at"
+_UPSERT = (
+    f"INSERT INTO activations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (client_id) DO UPDATE SET connection_id = excluded.connection_id,"
+    " division = excluded.division, division_name = excluded.division_name,"
+    " matched_by = excluded.matched_by, activated_at = excluded.activated_at"
+)
 
 
 def _activation(row: tuple[Any, ...]) -> Activation:
@@ -84,35 +90,15 @@ class ActivationRepository:
         matched_by: str,
     ) -> Activation:
         """Insert or replace the client's activation."""
-        now = utc_now()
-        self._db.execute(
-            f"INSERT INTO activations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (client_id) DO UPDATE SET connection_id = excluded.connection_id,"
-            " division = excluded.division, division_name = excluded.division_name,"
-            " matched_by = excluded.matched_by, activated_at = excluded.activated_at",
-            (client_id, connection_id, division, division_name, matched_by, now),
+        activation = Activation(
+            client_id, connection_id, division, division_name, matched_by, utc_now()
         )
-        return Activation(client_id, connection_id, division, division_name, matched_by, now)
+        self.put_many([activation])
+        return activation
 
     def put_many(self, rows: Iterable[Activation]) -> int:
         """Insert or replace many activations in one statement (``activate --all``)."""
-        cursor = self._db.executemany(
-            f"INSERT INTO activations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (client_id) DO UPDATE SET connection_id = excluded.connection_id,"
-            " division = excluded.division, division_name = excluded.division_name,"
-            " matched_by = excluded.matched_by, activated_at = excluded.activated_at",
-            (
-                (
-                    a.client_id,
-                    a.connection_id,
-                    a.division,
-                    a.division_name,
-                    a.matched_by,
-                    a.activated_at,
-                )
-                for a in rows
-            ),
-        )
+        cursor = self._db.executemany(_UPSERT, rows)  # an Activation is a row in column order
         return cursor.rowcount
 
     def delete(self, client_id: int) -> bool:

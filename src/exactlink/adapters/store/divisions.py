@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from exactlink.models import Division
 
@@ -37,6 +37,10 @@ def _division(row: tuple[Any, ...]) -> Division:
     )
 
 
+@overload
+def _int(value: Any) -> int | None: ...
+@overload
+def _int(value: Any, default: int) -> int: ...
 def _int(value: Any, default: int | None = None) -> int | None:
     try:
         return int(value)
@@ -60,8 +64,8 @@ def from_exact(record: Mapping[str, Any], fetched_at: str) -> Division:
         customer_name=record.get("CustomerName") or None,
         vat_number=record.get("VATNumber") or None,
         coc_number=record.get("ChamberOfCommerceNumber") or None,
-        status=_int(record.get("Status"), 1) or 0,
-        blocking_status=_int(record.get("BlockingStatus"), 0) or 0,
+        status=_int(record.get("Status"), 1),
+        blocking_status=_int(record.get("BlockingStatus"), 0),
         is_main=bool(record.get("IsMainDivision")),
         country=record.get("Country") or None,
         fetched_at=fetched_at,
@@ -109,38 +113,9 @@ class DivisionRepository:
         cursor.row_factory = None
         return [_division(row) for row in cursor.fetchall()]
 
-    def get(self, connection_id: int, code: int) -> Division | None:
-        cursor = self._db.execute(
-            f"SELECT {_COLUMNS} FROM divisions WHERE connection_id = ? AND code = ?",
-            (connection_id, code),
-        )
-        cursor.row_factory = None
-        row = cursor.fetchone()
-        return _division(row) if row else None
-
-    def fetched_at(self, connection_id: int) -> str | None:
-        """When the cached list was fetched, or None when it never was.
-
-        An empty list fetched once is remembered through the ``connections`` row's absence of
-        divisions; callers that need to tell "never" from "empty" keep the time themselves.
-        """
-        row = self._db.execute(
-            "SELECT MAX(fetched_at) FROM divisions WHERE connection_id = ?", (connection_id,)
-        ).fetchone()
-        return row[0] if row else None
-
     def owners(self, code: int) -> builtins.list[int]:
         """The connections whose cached list holds ``code`` (another portal's, say)."""
         rows = self._db.execute(
             "SELECT connection_id FROM divisions WHERE code = ? ORDER BY connection_id", (code,)
         ).fetchall()
         return [row[0] for row in rows]
-
-    def count(self, connection_id: int | None = None) -> int:
-        if connection_id is None:
-            return int(self._db.execute("SELECT COUNT(*) FROM divisions").fetchone()[0])
-        return int(
-            self._db.execute(
-                "SELECT COUNT(*) FROM divisions WHERE connection_id = ?", (connection_id,)
-            ).fetchone()[0]
-        )
