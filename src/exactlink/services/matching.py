@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from exactlink.services.identifiers import try_normalize_coc, try_normalize_vat
 
@@ -281,9 +281,22 @@ def _decide_fuzzy(
     return Match(client_id, MISSING, candidates=shown)
 
 
+class _Keys(NamedTuple):
+    """A client's matching keys, normalised once."""
+
+    vat: str | None
+    coc: str | None
+    norm: str
+
+
+def _keys(client: ClientLike) -> _Keys:
+    vat = vat_key(client.vat)
+    return _Keys(vat, coc_key(client.coc) or _coc_from_vat(vat), normalize_name(client.name))
+
+
 def match_clients(
     clients: Iterable[ClientLike],
-    divisions: Iterable[DivisionLike] | DivisionIndex,
+    divisions: Iterable[DivisionLike],
     *,
     threshold: float = THRESHOLD,
     margin: float = MARGIN,
@@ -293,46 +306,45 @@ def match_clients(
     Two clients that land on the same division by the same evidence are both reported
     ambiguous: activating either would take the division from the other.
     """
-    index = divisions if isinstance(divisions, DivisionIndex) else DivisionIndex(divisions)
+    index = DivisionIndex(divisions)
     results: dict[int, Match] = {}
-    leftovers: list[tuple[int, str | None, str]] = []
+    leftovers: list[tuple[int, _Keys]] = []
     for client in clients:
-        match = _match_exact(client, index)
+        keys = _keys(client)
+        match = _match_exact(client.id, keys, index)
         if match is None:
-            leftovers.append((client.id, vat_key(client.vat), normalize_name(client.name)))
+            leftovers.append((client.id, keys))
         else:
             results[client.id] = match
     if leftovers:
         floor = min(threshold, SUGGEST_FLOOR)
-        found = index.fuzzy_many([norm for _id, _vat, norm in leftovers], floor=floor)
-        for (client_id, vat, _norm), candidates in zip(leftovers, found, strict=True):
-            candidates = index.compatible(vat, candidates)
+        found = index.fuzzy_many([keys.norm for _id, keys in leftovers], floor=floor)
+        for (client_id, keys), candidates in zip(leftovers, found, strict=True):
+            candidates = index.compatible(keys.vat, candidates)
             results[client_id] = _decide_fuzzy(client_id, candidates, threshold, margin)
     return _unclaim_shared(results)
 
 
-def _match_exact(client: ClientLike, index: DivisionIndex) -> Match | None:
+def _match_exact(client_id: int, keys: _Keys, index: DivisionIndex) -> Match | None:
     """VAT, then KvK/KBO, then the identical normalised name; None: try fuzzy."""
-    vat = vat_key(client.vat)
-    coc = coc_key(client.coc) or _coc_from_vat(vat)
-    norm = normalize_name(client.name)
+    vat, coc, norm = keys
     for by, key, table in ((BY_VAT, vat, index.vat), (BY_COC, coc, index.coc)):
         codes = table.get(key) if key else None
         if not codes:
             continue
         if len(codes) == 1:
             return Match(
-                client.id, MATCHED, codes[0], by, 100.0, (index.candidate(codes[0], 100, by),)
+                client_id, MATCHED, codes[0], by, 100.0, (index.candidate(codes[0], 100, by),)
             )
         # Several administrations of one company (the same VAT number): the name decides, and
         # only when exactly one of them carries the client's name.
         named = [code for code in codes if index.by_code[code].norm == norm]
         if len(named) == 1:
             return Match(
-                client.id, MATCHED, named[0], by, 100.0, (index.candidate(named[0], 100, by),)
+                client_id, MATCHED, named[0], by, 100.0, (index.candidate(named[0], 100, by),)
             )
         return Match(
-            client.id,
+            client_id,
             AMBIGUOUS,
             candidates=tuple(index.candidate(code, 100, by) for code in codes[:MAX_CANDIDATES]),
             note="several administrations share this number",
@@ -347,7 +359,7 @@ def _match_exact(client: ClientLike, index: DivisionIndex) -> Match | None:
         ]
         if not unique:
             return Match(
-                client.id,
+                client_id,
                 MISSING,
                 candidates=tuple(index.candidate(c, 100, BY_NAME) for c in dict.fromkeys(codes)),
                 note="an administration has this name but another VAT number",
@@ -355,10 +367,10 @@ def _match_exact(client: ClientLike, index: DivisionIndex) -> Match | None:
         if len(unique) == 1:
             code = unique[0]
             return Match(
-                client.id, MATCHED, code, BY_NAME, 100.0, (index.candidate(code, 100, BY_NAME),)
+                client_id, MATCHED, code, BY_NAME, 100.0, (index.candidate(code, 100, BY_NAME),)
             )
         return Match(
-            client.id,
+            client_id,
             AMBIGUOUS,
             candidates=tuple(index.candidate(c, 100, BY_NAME) for c in unique[:MAX_CANDIDATES]),
             note="several administrations have this name",
@@ -387,19 +399,18 @@ def _unclaim_shared(results: dict[int, Match]) -> dict[int, Match]:
 
 def match_client(
     client: ClientLike,
-    divisions: Iterable[DivisionLike] | DivisionIndex,
+    divisions: Iterable[DivisionLike],
     *,
     threshold: float = THRESHOLD,
     margin: float = MARGIN,
 ) -> Match:
     """One client; ambiguous and missing results list the best candidates for a picker."""
-    index = divisions if isinstance(divisions, DivisionIndex) else DivisionIndex(divisions)
-    match = _match_exact(client, index)
+    index = DivisionIndex(divisions)
+    keys = _keys(client)
+    match = _match_exact(client.id, keys, index)
     if match is not None:
         return match
-    candidates = index.compatible(
-        vat_key(client.vat), index.fuzzy(normalize_name(client.name), floor=0.0)
-    )
+    candidates = index.compatible(keys.vat, index.fuzzy(keys.norm, floor=0.0))
     decided = _decide_fuzzy(client.id, candidates, threshold, margin)
     if decided.outcome == MISSING:
         # For the picker: the closest names first, even when none is close enough to guess.
