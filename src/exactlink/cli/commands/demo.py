@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from exactlink.services.demo import DEFAULT_CLIENTS, MIN_CLIENTS
+
 if TYPE_CHECKING:
     from exactlink.cli.output import Output
     from exactlink.services.demo import DemoSummary
@@ -14,8 +16,12 @@ if TYPE_CHECKING:
 def demo(
     clients: Annotated[
         int,
-        typer.Option("--clients", min=7, help="Client administrations in the sandbox (7 or more)."),
-    ] = 8,
+        typer.Option(
+            "--clients",
+            min=MIN_CLIENTS,
+            help=f"Client administrations in the sandbox ({MIN_CLIENTS} or more).",
+        ),
+    ] = DEFAULT_CLIENTS,
     keep: Annotated[
         bool,
         typer.Option("--keep", help="Keep the temporary home afterwards and print its --home."),
@@ -93,9 +99,8 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         )
     )
     for check in doctor["failed"]:
-        text = check.get("message") or check.get("title") or check.get("name") or ""
-        lines.append(f"    ✗ {text}")
-        fix = check.get("fix") or check.get("hint")
+        lines.append(f"    ✗ {check.get('message', '')}")
+        fix = check.get("fix")
         if fix:
             lines.append(f"      {_('Fix:')} {fix}")
     if summary.home:

@@ -40,9 +40,10 @@ def render(ctx: AppContext, report: Report) -> None:
 
     styles = {OK: "ok", FAIL: "error"}
     for check in report.checks:
-        symbol = SYMBOLS[check.status]
-        if ctx.out.stdout_is_tty:
-            symbol = ctx.out._paint(symbol, styles.get(check.status, "warn"), ctx.out.stdout)
+        # plain unless stdout is a colour terminal
+        symbol = ctx.out._paint(
+            SYMBOLS[check.status], styles.get(check.status, "warn"), ctx.out.stdout
+        )
         ctx.out.line(f"{symbol} {check.id:<16} {check.message}")
         if check.fix and check.status != OK:
             ctx.out.line(f"  {'':<16} → {check.fix}")
