@@ -21,7 +21,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from exactlink.errors import (
     REASON_APP_SCOPE,
@@ -53,7 +53,6 @@ from exactlink.services.ports import ExactPort
 if TYPE_CHECKING:
     from exactlink.adapters.secrets import SecretStore
     from exactlink.adapters.store import Store
-    from exactlink.services.connect import ConnectionsLike
 
 HQ_CODE_FLOOR = 10_000_000  # reference §4.2 [R]: Premium HQ divisions, never in system/Divisions
 
@@ -364,9 +363,7 @@ Progress = Callable[[int, int, str], None]
 # -- helpers ---------------------------------------------------------------------------------
 def portal_connection(store: Store, portal: Portal) -> Connection:
     """The portal's own chain, alive; NotConnected/ReconnectNeeded (exit 5) otherwise."""
-    # cast: ConnectionsLike spells save_connected/set_identity as **kwargs, which the
-    # repository's keyword-only signatures do not match structurally.
-    return require_connection(cast("ConnectionsLike", store.connections), portal, live=True)
+    return require_connection(store.connections, portal, live=True)
 
 
 def _known_division(store: Store, conn: Connection) -> int | None:

@@ -69,9 +69,28 @@ class ConnectionsLike(Protocol):
         self, base_url: str, app_client_id: str, exact_user_id: str | None = None
     ) -> builtins.list[Connection]: ...
 
-    def save_connected(self, **kwargs: Any) -> Connection: ...
+    def save_connected(
+        self,
+        *,
+        portal_id: int,
+        client_id: int | None,
+        base_url: str,
+        app_client_id: str,
+        storage: str,
+        access_expires_at: float,
+        token_call_at: float,
+    ) -> Connection: ...
 
-    def set_identity(self, connection_id: int, **kwargs: Any) -> None: ...
+    def set_identity(
+        self,
+        connection_id: int,
+        *,
+        user_id: str | None,
+        username: str | None,
+        full_name: str | None,
+        email: str | None,
+        current_division: int | None,
+    ) -> None: ...
 
     def set_status(
         self, connection_id: int, status: str, last_error: str | None = None
