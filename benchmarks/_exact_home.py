@@ -50,8 +50,8 @@ def run(home: str, *args: str, input: str | None = None) -> subprocess.Completed
 
 def connected_home(clients: int = 6):
     """(sandbox, home): the portal connected to a new sandbox."""
-    from exactlink.sandbox import Sandbox
-    from exactlink.sandbox.autoconsent import authorize
+    from exactlink_sandbox import Sandbox
+    from exactlink_sandbox.autoconsent import authorize
 
     redirect = f"http://127.0.0.1:{free_port()}/callback"
     sb = Sandbox(clients=clients, seed=1, redirect_uri=redirect).start()

@@ -40,8 +40,8 @@ def main() -> int:
     import exactlink.adapters.exact.oauth as oauth
     from exactlink.cli import context
     from exactlink.cli.app import app
-    from exactlink.sandbox import Sandbox
-    from exactlink.sandbox.autoconsent import authorize
+    from exactlink_sandbox import Sandbox
+    from exactlink_sandbox.autoconsent import authorize
 
     home = tempfile.mkdtemp(prefix="exactlink-bench-")
     os.environ["EXACTLINK_HOME"] = home

@@ -28,7 +28,7 @@ class FakeClient:
 
 
 def build(clients: int, divisions: int, seed: int):
-    from exactlink.sandbox.seed import generate
+    from exactlink_sandbox.seed import generate
 
     world = generate(clients=divisions, seed=seed)
     divs = [

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import requests
 
-from exactlink.sandbox import Sandbox
-from exactlink.sandbox.autoconsent import authorize
+from exactlink_sandbox import Sandbox
+from exactlink_sandbox.autoconsent import authorize
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exactlink.sandbox.seed import generate
+from exactlink_sandbox.seed import generate
 from exactlink.services.demo import cast_from_seed, clients_csv, command_line
 
 

@@ -116,7 +116,7 @@ def test_empty_secret_at_the_prompt_is_refused(world):
 
 
 def test_connect_no_browser_shows_the_address_and_accepts_the_pasted_one(world):
-    from exactlink.sandbox.autoconsent import authorize
+    from exactlink_sandbox.autoconsent import authorize
 
     sb, home = world
     set_app_on_a_terminal(sb, home)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from exactlink.sandbox.autoconsent import AutoConsentError, authorize
+from exactlink_sandbox.autoconsent import AutoConsentError, authorize
 from support.sandbox import (
     advance,
     api_get,

@@ -12,8 +12,8 @@ import pytest
 from stdnum.be import vat as be_vat
 from stdnum.nl import vat as nl_vat
 
-from exactlink.sandbox import HQ_CODE_FLOOR, PortInUseError, Sandbox
-from exactlink.sandbox.seed import generate
+from exactlink_sandbox import HQ_CODE_FLOOR, PortInUseError, Sandbox
+from exactlink_sandbox.seed import generate
 
 SANDBOX_SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "exactlink" / "sandbox"
 LEGAL_FORMS = (
@@ -138,18 +138,18 @@ def test_package_imports_nothing_else_from_exactlink():
                 module = node.module or ""
                 if node.level == 0:
                     assert not module.startswith("exactlink") or module.startswith(
-                        "exactlink.sandbox"
+                        "exactlink_sandbox"
                     ), path
                 else:
                     assert node.level == 1, f"{path}: relative import outside the package"
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     assert not alias.name.startswith("exactlink") or alias.name.startswith(
-                        "exactlink.sandbox"
+                        "exactlink_sandbox"
                     )
     code = (
-        "import sys, exactlink.sandbox, exactlink.sandbox.autoconsent;"
-        "bad=[m for m in sys.modules if m.startswith('exactlink.') and not m.startswith('exactlink.sandbox')];"
+        "import sys, exactlink_sandbox, exactlink_sandbox.autoconsent;"
+        "bad=[m for m in sys.modules if m.startswith('exactlink.') and not m.startswith('exactlink_sandbox')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

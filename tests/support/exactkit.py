@@ -42,7 +42,7 @@ class World:
         return auth_url(self.sb, state, redirect_uri=self.redirect_uri)
 
     def consent(self, url: str | None = None, role: str = "firm", **kwargs) -> str:
-        from exactlink.sandbox.autoconsent import authorize
+        from exactlink_sandbox.autoconsent import authorize
 
         who = login(self.sb, role, kwargs.pop("index", 0))
         return authorize(url or self.auth_url(), who["username"], who["password"], **kwargs)

@@ -1,4 +1,4 @@
-"""pytest fixtures for the local Exact Online (``exactlink.sandbox``).
+"""pytest fixtures for the local Exact Online (``exactlink_sandbox``).
 
 * ``sandbox``: a fresh ``Sandbox(clients=12, seed=1)``, started before and stopped after the test.
 * ``sandbox_factory(**kwargs)``: start sandboxes with any arguments; all stopped at teardown.
@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def sandbox_factory():
     """Start sandboxes on demand: ``sb = sandbox_factory(clients=3, list_archived=False)``."""
-    from exactlink.sandbox import Sandbox
+    from exactlink_sandbox import Sandbox
 
     started: list[Sandbox] = []
 
@@ -70,7 +70,7 @@ def get_code(sb, role: str = "firm", select=None) -> str:
     """Log in and consent with autoconsent; return the (URL-decoded) code."""
     from urllib.parse import parse_qs, urlsplit
 
-    from exactlink.sandbox.autoconsent import authorize
+    from exactlink_sandbox.autoconsent import authorize
 
     login = login_of(sb, role)
     location = authorize(auth_url(sb), login["username"], login["password"], select=select)

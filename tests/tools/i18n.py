@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # What to extract: every module of the package except the sandbox, a simulator of Exact Online
 # that speaks English and imports nothing of ours. Every message a person reads is wrapped in
 # ``_()`` or ``ngettext()``. (The same map as a babel.cfg for ``pybabel extract``.)
-METHOD_MAP = [("src/exactlink/sandbox/**", "ignore"), ("src/exactlink/**.py", "python")]
+METHOD_MAP = [("src/exactlink_sandbox/**", "ignore"), ("src/exactlink/**.py", "python")]
 PACKAGE = ROOT / "src" / "exactlink"
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "exactlink"

@@ -1,7 +1,7 @@
 """`exactlink demo`: the whole job, run for real against the local sandbox.
 
 The demo is a script of the commands an accountant types, and it runs exactly those: every step is
-a real ``python -m exactlink --home TMP ...`` subprocess against a :class:`~exactlink.sandbox.Sandbox`
+a real ``python -m exactlink --home TMP ...`` subprocess against a :class:`~exactlink_sandbox.Sandbox`
 on 127.0.0.1, so what it narrates is what a person would see. The cast (the firm, the client with
 its own Exact link, the client whose administration is not granted, the clients still pending)
 comes from the sandbox's deterministic seed.
@@ -9,7 +9,7 @@ comes from the sandbox's deterministic seed.
 Only two things differ from a real firm, and the demo says both:
 
 * nobody sits at the browser, so the sandbox's scripted browser
-  (:func:`exactlink.sandbox.autoconsent.authorize`) logs in and presses *Allow* on the consent page
+  (:func:`exactlink_sandbox.autoconsent.authorize`) logs in and presses *Allow* on the consent page
   the real loopback flow opens (``interactive=True`` leaves that to a person);
 * the sandbox's throwaway secrets go to the ``--insecure-storage`` file inside the temporary home,
   so the demo works on a machine without a keyring service and leaves nothing in a keyring.
@@ -493,7 +493,7 @@ class Runner:
         """Wait for the login address on stderr, then log in and press Allow like a person: the
         browser then brings the answer to the loopback listener, or (paste) the person copies
         the address it landed on into the terminal."""
-        from exactlink.sandbox.autoconsent import AutoConsentError, authorize
+        from exactlink_sandbox.autoconsent import AutoConsentError, authorize
 
         while not seen_url.wait(0.1):
             if process.poll() is not None:
@@ -582,7 +582,7 @@ def run_demo(options: DemoOptions, reporter: Reporter) -> DemoSummary:
                 count=MIN_CLIENTS
             ),
         )
-    from exactlink.sandbox import Sandbox
+    from exactlink_sandbox import Sandbox
 
     home = make_home(options.workdir)
     try:

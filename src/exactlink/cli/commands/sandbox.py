@@ -63,7 +63,7 @@ def sandbox_serve(
     from exactlink.cli.context import current
     from exactlink.errors import ExactUnreachable, UsageError
     from exactlink.i18n import _
-    from exactlink.sandbox import PortInUseError, Sandbox
+    from exactlink_sandbox import PortInUseError, Sandbox
 
     ctx = current()
     switches = dict(_parse_switch(item) for item in switch or [])

@@ -1,7 +1,7 @@
 """HTML of the login, consent and error pages (reference §2.2 "What the user sees").
 
 Real forms that POST back to ``/api/oauth2/auth``, so they work in any browser, headless
-Chromium included, and in :mod:`exactlink.sandbox.autoconsent`. Every value that comes from a
+Chromium included, and in :mod:`exactlink_sandbox.autoconsent`. Every value that comes from a
 request or the seed goes through :func:`html.escape`.
 """
 

@@ -2,7 +2,7 @@
 
 Used by exactlink's tests, by ``exactlink demo`` and by people rehearsing an onboarding::
 
-    from exactlink.sandbox import Sandbox
+    from exactlink_sandbox import Sandbox
 
     with Sandbox(clients=5, seed=1) as sb:
         sb.base_url          # "http://127.0.0.1:PORT": /api/oauth2/auth, /api/oauth2/token, /api/v1/
