@@ -18,7 +18,6 @@ import pytest
 WORKER = """
 import sys
 import typer.main
-from exactlink.cli import context
 from exactlink.cli.app import app
 command = typer.main.get_command(app)
 worker, count = int(sys.argv[1]), int(sys.argv[2])
@@ -29,8 +28,6 @@ for i in range(count):
         command.main(args, prog_name="exactlink")
     except SystemExit as exit:
         failures += exit.code not in (0, None)
-    finally:
-        context.set_current(None)  # what main() does: close this command's store
 sys.exit(1 if failures else 0)
 """
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from exactlink_sandbox.seed import generate
 from exactlink.services.demo import cast_from_seed, clients_csv, command_line
+from exactlink_sandbox.seed import generate
 
 
 def run_demo(

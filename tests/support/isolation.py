@@ -18,7 +18,4 @@ def isolated_home(tmp_path, monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    yield home
-    from exactlink.cli import context
-
-    context.set_current(None)
+    return home

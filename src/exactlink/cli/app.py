@@ -109,20 +109,21 @@ class ExactlinkGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ExactlinkError as exc:
-            _fail(exc)
+            _fail(_context.app_context(ctx), exc)
         except KeyboardInterrupt:
-            _fail(Cancelled(_("Interrupted.")))
+            _fail(_context.app_context(ctx), Cancelled(_("Interrupted.")))
         except BrokenPipeError:
             _closed_pipe()
         except Exception as exc:
+            app_ctx = _context.app_context(ctx)
             if not _is_framework_exception(exc):
-                _bug(exc)
+                _bug(app_ctx, exc)
             if type(exc).__name__ == "Abort":
-                _fail(Cancelled(_("Aborted.")))
+                _fail(app_ctx, Cancelled(_("Aborted.")))
             if hasattr(exc, "format_message"):
                 # Usage errors keep the framework's message and exit 2; --json still gets an
                 # envelope on stdout.
-                _context.current().out.result(
+                app_ctx.out.result(
                     "error", None, [{"code": "usage", "message": exc.format_message()}]
                 )
             raise
@@ -143,9 +144,8 @@ def _is_framework_exception(exc: BaseException) -> bool:
     return module.startswith(("typer", "click"))
 
 
-def _bug(exc: Exception) -> None:
+def _bug(app_ctx: _context.AppContext, exc: Exception) -> None:
     """A bug: one line, no locals; --debug prints the traceback."""
-    app_ctx = _context.current()
     if app_ctx.debug:
         import traceback
 
@@ -158,8 +158,7 @@ def _bug(exc: Exception) -> None:
     raise typer.Exit(1) from None
 
 
-def _fail(exc: ExactlinkError) -> None:
-    app_ctx = _context.current()
+def _fail(app_ctx: _context.AppContext, exc: ExactlinkError) -> None:
     app_ctx.out.error(exc.message, exc.hint)
     app_ctx.out.result("error", None, [exc.to_dict()])
     raise typer.Exit(exc.exit_code)
@@ -187,6 +186,7 @@ app = typer.Typer(
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     portal_name: Annotated[
         str | None,
         typer.Option("--portal", help="Portal to act on (default: the one set with `portal use`)."),
@@ -234,17 +234,17 @@ def root(
     # built before they are rendered: so a --json run speaks English throughout.
     language = "en" if json_output else detect_language(lang)
     set_language(language)
-    _context.set_current(
-        _context.AppContext(
-            home=home,
-            portal_name=portal_name,
-            json=json_output,
-            quiet=quiet,
-            verbose=verbose,
-            debug=debug,
-            lang=language,
-        )
+    app_ctx = _context.AppContext(
+        home=home,
+        portal_name=portal_name,
+        json=json_output,
+        quiet=quiet,
+        verbose=verbose,
+        debug=debug,
+        lang=language,
     )
+    ctx.obj = app_ctx
+    ctx.call_on_close(app_ctx.close)
 
 
 def main() -> None:
@@ -253,5 +253,3 @@ def main() -> None:
         app(prog_name="exactlink")
     except BrokenPipeError:  # raised while flushing at exit
         _closed_pipe()
-    finally:
-        _context.set_current(None)

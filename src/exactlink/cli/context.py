@@ -1,7 +1,8 @@
 """The composition root: one ``AppContext`` per command, building adapters only when asked.
 
-The root callback (cli/app.py) fills it from the global options; commands get it with
-``current()`` and hand its adapters to a service. Nothing here is built eagerly: ``exactlink
+The root callback (cli/app.py) builds it from the global options and puts it on Click's context
+object (``ctx.obj``); commands get it with ``app_context(typer_ctx)`` and hand its adapters to a
+service. Nothing here is built eagerly: ``exactlink
 --help`` opens no database, reads no config and imports neither requests nor keyring.
 """
 
@@ -244,19 +245,12 @@ class AppContext:
             self.store.close()
 
 
-_current: AppContext | None = None
+def app_context(typer_ctx: Any) -> AppContext:
+    """The ``AppContext`` the root callback put on Click's context (``ctx.obj``).
 
-
-def current() -> AppContext:
-    """The context of the running command (a default one outside a command, e.g. in tests)."""
-    global _current
-    if _current is None:
-        _current = AppContext()
-    return _current
-
-
-def set_current(ctx: AppContext | None) -> None:
-    global _current
-    if _current is not None and _current is not ctx:
-        _current.close()
-    _current = ctx
+    Commands take ``typer_ctx: typer.Context`` and call this: the context travels with the
+    command invocation instead of living in a module global, so two invocations in one process
+    (tests, CliRunner) never share adapters.
+    """
+    found = typer_ctx.find_object(AppContext)
+    return found if found is not None else AppContext()

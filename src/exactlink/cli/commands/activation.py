@@ -30,6 +30,7 @@ def _port_factory(ctx: AppContext, portal: Any) -> Any:
 
 @app.command("divisions")
 def exact_divisions(
+    typer_ctx: typer.Context,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Fetch the list from Exact again (all pages).")
     ] = False,
@@ -51,11 +52,11 @@ def exact_divisions(
     fetches again. Columns: code, name, VAT, KvK/KBO, status (active/archived/inactive), blocking
     status, and the client account it is activated for.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.activation import list_divisions
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal = ctx.portal()
     port = _port_factory(ctx, portal)
     listing = list_divisions(ctx.store, portal, port, refresh=refresh, unmapped=unmapped)
@@ -176,6 +177,7 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
 
 @app.command("activate")
 def exact_activate(
+    typer_ctx: typer.Context,
     client: Annotated[
         str | None, typer.Option("--client", help="The client account to activate.")
     ] = None,
@@ -211,12 +213,12 @@ def exact_activate(
     --all activates every granted client at once and prints one result per client (exit 0 when
     all succeeded, otherwise the exit code of the first kind of failure, with status partial).
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
     from exactlink.i18n import _
     from exactlink.services import activation as service
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     code = service.parse_division(division)
     if all_clients:
         if client or code is not None or overwrite:
@@ -329,14 +331,15 @@ def _progress(ctx: AppContext) -> _Bar | None:
 
 @app.command("deactivate")
 def exact_deactivate(
+    typer_ctx: typer.Context,
     client: Annotated[str, typer.Option("--client", help="The client account to deactivate.")],
 ) -> None:
     """Remove a client's activation (the portal's connection itself stays). Idempotent."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.activation import deactivate_client
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     outcome = deactivate_client(ctx.store, ctx.portal(), client)
     if outcome.changed:
         ctx.out.success(

@@ -81,6 +81,7 @@ def _client_fields(client) -> list[tuple[str, object]]:  # type: ignore[no-untyp
 
 @app.command("add")
 def client_add(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The client's name, e.g. 'Bakkerij Peeters BV'.")],
     email: Annotated[str | None, _EMAIL] = None,
     vat: Annotated[str | None, _VAT] = None,
@@ -102,11 +103,11 @@ def client_add(
     Adding the same client with the same data again changes nothing; other data is refused
     (exit 4) unless --update.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.clients import add_client, pending_hint
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal = ctx.portal()
     change = add_client(
         ctx.store,
@@ -139,6 +140,7 @@ def client_add(
 
 @app.command("import")
 def client_import(
+    typer_ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="CSV or JSON file, or - for stdin.")],
     format: Annotated[
         Format | None,
@@ -162,11 +164,11 @@ def client_import(
     it in Belgium and the Netherlands). A bad row aborts the import and nothing is written,
     unless --skip-invalid.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.importing import describe_row_errors, import_clients
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal = ctx.portal()
     data, source = _read_input(file)
     report = import_clients(
@@ -207,15 +209,16 @@ def client_import(
 
 @app.command("list")
 def client_list(
+    typer_ctx: typer.Context,
     status: Annotated[
         Status | None, typer.Option("--status", help="Only clients with this status.")
     ] = None,
 ) -> None:
     """List the portal's clients with their status (pending, granted, active)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.clients import list_clients
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     clients = list_clients(ctx.store, ctx.portal(), status=status.value if status else None)
     if ctx.json:
         ctx.out.json([client.to_dict() for client in clients])
@@ -235,12 +238,14 @@ def client_list(
 
 
 @app.command("show")
-def client_show(name: Annotated[str, typer.Argument(help="The client's name.")]) -> None:
+def client_show(
+    typer_ctx: typer.Context, name: Annotated[str, typer.Argument(help="The client's name.")]
+) -> None:
     """Show one client: its details, status and linked administration."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.clients import get_client, pending_hint
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal = ctx.portal()
     client = get_client(ctx.store, portal, name)
     if ctx.json:
@@ -253,6 +258,7 @@ def client_show(name: Annotated[str, typer.Argument(help="The client's name.")])
 
 @app.command("update")
 def client_update(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The client's name.")],
     email: Annotated[str | None, _EMAIL] = None,
     vat: Annotated[str | None, _VAT] = None,
@@ -261,10 +267,10 @@ def client_update(
     rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
 ) -> None:
     """Change a client's details. Options left out stay as they are; "" clears one."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.clients import update_client
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     change = update_client(
         ctx.store,
         ctx.portal(),
@@ -281,6 +287,7 @@ def client_update(
 
 @app.command("access")
 def client_access(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The client's name.")],
     granted: Annotated[
         bool,
@@ -291,12 +298,12 @@ def client_access(
     ] = False,
 ) -> None:
     """Record that a client granted (or withdrew) the firm's access in Toegangsbeheer."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
     from exactlink.i18n import _
     from exactlink.services.clients import set_access
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     if granted == revoked:
         raise UsageError(
             _("Say what happened: --granted or --revoked (one of them)."),
@@ -326,6 +333,7 @@ def client_access(
 
 @app.command("remove")
 def client_remove(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The client's name.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: Annotated[
@@ -333,11 +341,11 @@ def client_remove(
     ] = False,
 ) -> None:
     """Remove a client from the portal (an active one only with --force)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.clients import remove_client
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     ctx.confirm(_("Remove client '{name}'?").format(name=name), yes=yes)
     change = remove_client(ctx.store, ctx.portal(), name, force=force)
     ctx.out.success(_("Client '{name}' removed.").format(name=change.client.name))

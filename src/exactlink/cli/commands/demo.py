@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def demo(
+    typer_ctx: typer.Context,
     clients: Annotated[
         int,
         typer.Option(
@@ -40,10 +41,10 @@ def demo(
     (nothing reaches Exact Online, nothing is left behind unless --keep). The sandbox's throwaway
     secrets go to a file in that home (--insecure-storage), so no keyring is needed.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.demo import DemoOptions, run_demo
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     reporter = _Narrator(ctx.out)
     summary = run_demo(DemoOptions(clients=clients, keep=keep, interactive=interactive), reporter)
     if ctx.json:

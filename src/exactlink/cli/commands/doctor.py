@@ -50,6 +50,7 @@ def render(ctx: AppContext, report: Report) -> None:
 
 
 def doctor(
+    typer_ctx: typer.Context,
     client: Annotated[
         str | None, typer.Option("--client", help="Diagnose this client's link.")
     ] = None,
@@ -65,12 +66,12 @@ def doctor(
     probe are made, so doctor never pushes Exact's error limit. Exit 0 when nothing is ✗,
     10 otherwise; --json prints the whole checklist either way.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.errors import DoctorProblems
     from exactlink.i18n import _, ngettext
     from exactlink.services.activation import parse_division
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     code = parse_division(division)
     report = run_doctor(ctx, client, code)
     if ctx.json:

@@ -59,6 +59,7 @@ def _read_secret(ctx: AppContext) -> str:
 
 @app_settings.command("set")
 def exact_app_set(
+    typer_ctx: typer.Context,
     client_id: Annotated[
         str, typer.Option("--client-id", help="The app's Client ID from the Exact App Store.")
     ],
@@ -83,11 +84,11 @@ def exact_app_set(
 ) -> None:
     """Set the Exact app: client ID, redirect URI, site. The client secret is read from stdin
     (or a hidden prompt on a terminal) and kept in the OS keyring, never in argv or config."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.exact_app import set_app
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     if insecure_storage:
         ctx.insecure_storage = True
     secret = _read_secret(ctx)
@@ -118,12 +119,12 @@ def exact_app_set(
 
 
 @app_settings.command("show")
-def exact_app_show() -> None:
+def exact_app_show(typer_ctx: typer.Context) -> None:
     """Show the Exact app settings and where the client secret is kept (never the secret)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.exact_app import SECRET_KEY
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     settings = ctx.exact_app()
     stored = ctx.secrets.get(SECRET_KEY) is not None
     data = {
@@ -255,6 +256,7 @@ def _read_line(ctx: AppContext, timeout: float) -> str:
 
 @app.command("connect")
 def exact_connect(
+    typer_ctx: typer.Context,
     client_name: Annotated[str | None, _CLIENT] = None,
     no_browser: Annotated[
         bool,
@@ -286,12 +288,12 @@ def exact_connect(
     localhost, self-signed certificate) or paste (any other URI, or --no-browser).
     """
     from exactlink.adapters.exact.oauth import OAuthClient
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.connect import connect, owner_label
     from exactlink.services.exact_app import redirect_mode, remember_insecure_storage
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     if insecure_storage:
         ctx.insecure_storage = True
         remember_insecure_storage(ctx.config)
@@ -330,6 +332,7 @@ def exact_connect(
 # ============================================================================ exact status
 @app.command("status")
 def exact_status(
+    typer_ctx: typer.Context,
     client_name: Annotated[str | None, _CLIENT] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Also make one live call (current/Me).")
@@ -342,7 +345,7 @@ def exact_status(
     """
     import time
 
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.connect import (
         describe,
         ensure_live,
@@ -350,7 +353,7 @@ def exact_status(
         require_connection,
     )
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
     connections = ctx.store.connections
     connection = require_connection(connections, portal, client)
@@ -453,17 +456,19 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
 
 # ============================================================================ exact disconnect
 @app.command("disconnect")
-def exact_disconnect(client_name: Annotated[str | None, _CLIENT] = None) -> None:
+def exact_disconnect(
+    typer_ctx: typer.Context, client_name: Annotated[str | None, _CLIENT] = None
+) -> None:
     """Remove the connection's tokens from the keyring and mark it disconnected.
 
     To withdraw the app's access at Exact too: Mijn Exact Online > Beveiligingscentrum >
     Machtigingen voor mijn apps > the app > Intrekken.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.connect import connection_dict, disconnect, require_connection
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
     connection = require_connection(ctx.store.connections, portal, client)
     done = disconnect(
@@ -491,6 +496,7 @@ def exact_disconnect(client_name: Annotated[str | None, _CLIENT] = None) -> None
 # ============================================================================ exact keepalive
 @app.command("keepalive")
 def exact_keepalive(
+    typer_ctx: typer.Context,
     older_than: Annotated[
         float,
         typer.Option(
@@ -502,11 +508,11 @@ def exact_keepalive(
 ) -> None:
     """Refresh idle token chains of every portal in this store, so they outlive Exact's 30-day
     idle expiry. Meant for cron or a systemd timer (docs/connecting.md)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.connect import keepalive
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
 
     def refresh(connection: Any, client_name: str | None, idle_seconds: float) -> bool:
         tokens = ctx.exact_tokens(connection, client_name)
@@ -541,6 +547,7 @@ def exact_keepalive(
 # ============================================================================ exact api
 @app.command("api")
 def exact_api(
+    typer_ctx: typer.Context,
     path: Annotated[
         str,
         typer.Argument(
@@ -571,12 +578,12 @@ def exact_api(
     Examples: `exactlink exact api current/Me`; `exactlink exact api --client "Bakkerij"
     crm/Accounts -f '$select=ID,Name' --paginate`.
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.errors import InvalidInput, UsageError
     from exactlink.i18n import _
     from exactlink.services.connect import api_target
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     if client_name and division is not None:
         raise UsageError(_("Use --client or --division, not both."))
     values: dict[str, str] = {}

@@ -6,6 +6,7 @@ import typer
 
 
 def log(
+    typer_ctx: typer.Context,
     client: Annotated[
         str | None, typer.Option("--client", help="Only the events of this client.")
     ] = None,
@@ -14,9 +15,9 @@ def log(
     ] = None,
 ) -> None:
     """Show the audit trail: when, which OS user, what changed, on which portal and client."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portal = ctx.portal_name
     events = ctx.store.events.list(portal=portal, client=client, limit=limit)
     if ctx.json:

@@ -14,6 +14,7 @@ _ADDRESS = typer.Option("--address", help="The firm's billing address (one line)
 
 @app.command("create")
 def portal_create(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Name of the portal (usually the firm's name).")],
     email: Annotated[
         str,
@@ -29,11 +30,11 @@ def portal_create(
     Billing details (name, e-mail and address) are needed before clients can be added under the
     firm's own management (`client add --managed`).
     """
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import create_portal
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     change = create_portal(
         ctx.store,
         ctx.config,
@@ -66,12 +67,12 @@ def portal_create(
 
 
 @app.command("list")
-def portal_list() -> None:
+def portal_list(typer_ctx: typer.Context) -> None:
     """List the portals; the default one is marked with *."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.services.portals import list_portals
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     portals = list_portals(ctx.store, ctx.config)
     if ctx.json:
         ctx.out.json([p.to_dict() for p in portals])
@@ -98,16 +99,17 @@ def portal_list() -> None:
 
 @app.command("show")
 def portal_show(
+    typer_ctx: typer.Context,
     name: Annotated[
         str | None, typer.Argument(help="Portal to show (default: --portal or the default).")
     ] = None,
 ) -> None:
     """Show a portal: its details, its clients counted by status, its Exact connection."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import show_portal
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     overview = show_portal(ctx.store, ctx.config, ctx.portal(name))
     if ctx.json:
         ctx.out.json(overview.to_dict())
@@ -135,13 +137,16 @@ def portal_show(
 
 
 @app.command("use")
-def portal_use(name: Annotated[str, typer.Argument(help="Portal to make the default.")]) -> None:
+def portal_use(
+    typer_ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Portal to make the default.")],
+) -> None:
     """Make a portal the default for the commands that follow (config.toml `default_portal`)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import use_portal
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     change = use_portal(ctx.store, ctx.config, name)
     ctx.out.success(_("Portal '{name}' is the default portal.").format(name=change.portal.name))
     ctx.out.result("success", change.to_dict())
@@ -149,6 +154,7 @@ def portal_use(name: Annotated[str, typer.Argument(help="Portal to make the defa
 
 @app.command("update")
 def portal_update(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Portal to change.")],
     email: Annotated[str | None, typer.Option("--email", help="New e-mail address.")] = None,
     billing_name: Annotated[str | None, _BILLING_NAME] = None,
@@ -158,11 +164,11 @@ def portal_update(
     rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
 ) -> None:
     """Change a portal's details. Options left out stay as they are; "" clears an optional one."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import update_portal
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     change = update_portal(
         ctx.store,
         ctx.config,
@@ -187,6 +193,7 @@ def portal_update(
 
 @app.command("delete")
 def portal_delete(
+    typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Portal to delete.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: Annotated[
@@ -194,11 +201,11 @@ def portal_delete(
     ] = False,
 ) -> None:
     """Delete a portal. Refused while it has clients unless --force (which removes them too)."""
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import delete_portal
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     ctx.confirm(_("Delete portal '{name}'?").format(name=name), yes=yes)
     change = delete_portal(ctx.store, ctx.config, name, force=force)
     message = _("Portal '{name}' deleted.").format(name=change.portal.name)

@@ -26,6 +26,7 @@ def _parse_switch(text: str) -> tuple[str, object]:
 
 @app.command("serve")
 def sandbox_serve(
+    typer_ctx: typer.Context,
     host: Annotated[
         str, typer.Option("--host", help="Loopback address to bind: 127.0.0.1, localhost or ::1.")
     ] = "127.0.0.1",
@@ -60,12 +61,12 @@ def sandbox_serve(
     import json
     import signal
 
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.errors import ExactUnreachable, UsageError
     from exactlink.i18n import _
     from exactlink_sandbox import PortInUseError, Sandbox
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     switches = dict(_parse_switch(item) for item in switch or [])
     try:
         sb = Sandbox(

@@ -10,6 +10,7 @@ app = typer.Typer(no_args_is_help=True, help="Material for a support ticket.")
 
 @app.command("bundle")
 def support_bundle(
+    typer_ctx: typer.Context,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Write the bundle to this file (0600).")
     ],
@@ -27,11 +28,11 @@ def support_bundle(
     the doctor checklist. No token or secret is ever written; the file is created 0600.
     """
     from exactlink.cli.commands.doctor import doctor_dict
-    from exactlink.cli.context import current
+    from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.support import build_bundle, secret_values, write_bundle
 
-    ctx = current()
+    ctx = app_context(typer_ctx)
     store = ctx.store
     portal_name = ctx.portal_choice()
     portal = store.portals.get(portal_name) if portal_name else None
