@@ -334,7 +334,7 @@ class OAuthClient:
 
     def me(self, access_token: str) -> dict[str, Any]:
         """``current/Me`` with a token just obtained (the connection has no client yet)."""
-        from exactlink.adapters.exact.client import first_record, odata_message
+        from exactlink.adapters.exact.odata import first_record, odata_message
         from exactlink.adapters.exact.sites import API_PATH
 
         response = http.send(
