@@ -290,8 +290,9 @@ def exact_connect(
     from exactlink.adapters.exact.oauth import OAuthClient
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.connect import connect, owner_label
+    from exactlink.services.connect import connect
     from exactlink.services.exact_app import redirect_mode, remember_insecure_storage
+    from exactlink.services.status import owner_label
 
     ctx = app_context(typer_ctx)
     if insecure_storage:
@@ -346,12 +347,7 @@ def exact_status(
     import time
 
     from exactlink.cli.context import app_context
-    from exactlink.services.connect import (
-        describe,
-        ensure_live,
-        owner_label,
-        require_connection,
-    )
+    from exactlink.services.status import describe, ensure_live, owner_label, require_connection
 
     ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
@@ -466,7 +462,8 @@ def exact_disconnect(
     """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.connect import connection_dict, disconnect, require_connection
+    from exactlink.services.connect import connection_dict, disconnect
+    from exactlink.services.status import require_connection
 
     ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
