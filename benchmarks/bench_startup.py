@@ -162,7 +162,9 @@ def main() -> None:
         env = dict(os.environ, EXACTLINK_HOME=str(tmp / "home"), NO_COLOR="1")
         env.pop("EXACTLINK_LANG", None)
         env = installed_env(env)
-        terminal_env = {k: v for k, v in env.items() if k not in ("NO_COLOR", "COLUMNS")}
+        terminal_env = {
+            k: v for k, v in env.items() if k not in ("NO_COLOR", "COLUMNS", "TYPER_USE_RICH")
+        }
         terminal_env["TERM"] = "xterm-256color"
 
         run_piped([*exactlink, "portal", "create", "Kantoor", "--email", "info@kantoor.be"], env)

@@ -10,7 +10,12 @@ from typing import Annotated, Any
 # Typer reads this once, when it is imported.
 if not sys.stdout.isatty():
     os.environ.setdefault("TYPER_USE_RICH", "0")
+else:
+    from exactlink.cli.richhelp import defer_unused_rich_modules
 
+    defer_unused_rich_modules()  # Rich's help without markdown-it and pygments
+
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -72,16 +77,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_command(name: str) -> Any:
+def load_command(name: str) -> click.Command:
     """Import and build the command (or group) registered as ``name``."""
     import importlib
 
     import typer.main
 
+    from exactlink.cli.lazy import lazy_group
+
     module_name, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module_name), attribute)
     if isinstance(target, typer.Typer):
-        command = typer.main.get_group(target)  # a group even with one subcommand
+        command: click.Command = lazy_group(target)  # a group even with one subcommand
     else:
         single = typer.Typer(add_completion=False)
         single.command(name)(target)
