@@ -11,7 +11,7 @@ import pytest
 import exactlink
 
 PACKAGE = Path(exactlink.__file__).parent
-LEAVES = {"errors", "models", "paths", "i18n"}
+LEAVES = {"errors", "models", "paths", "i18n", "exact_records"}
 FRAMEWORKS = {"typer", "rich", "click"}
 IO_LIBRARIES = {"requests", "keyring", "sqlite3"}
 

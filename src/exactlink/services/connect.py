@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from exactlink.errors import Conflict, NotFound
+from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 from exactlink.models import (
     CONNECTION_CONNECTED,
@@ -37,9 +38,16 @@ if TYPE_CHECKING:
 
 
 class Tokens(Protocol):
-    access_token: str
-    refresh_token: str
-    obtained_at: float
+    """A token response (``adapters.exact.oauth.TokenSet``): read, never changed."""
+
+    @property
+    def access_token(self) -> str: ...
+
+    @property
+    def refresh_token(self) -> str: ...
+
+    @property
+    def obtained_at(self) -> float: ...
 
     @property
     def access_expires_at(self) -> float: ...
@@ -56,7 +64,7 @@ class OAuthGateway(Protocol):
 
     def exchange(self, code: str) -> Tokens: ...
 
-    def me(self, access_token: str) -> dict[str, Any]: ...
+    def me(self, access_token: str) -> MeRecord: ...
 
 
 @dataclass

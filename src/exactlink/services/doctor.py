@@ -38,7 +38,7 @@ from exactlink.models import (
 )
 from exactlink.services import activation, matching
 from exactlink.services.clients import get_client, pending_hint
-from exactlink.services.ports import ExactPort
+from exactlink.services.ports import ExactPort, MeRecord
 
 if TYPE_CHECKING:
     from exactlink.adapters.secrets import SecretStore
@@ -339,7 +339,7 @@ class _Doctor:
             self.add("site", OK, _("The app and the connection use the same site."))
         self.check_clock(me)
 
-    def check_clock(self, me: dict[str, Any]) -> None:
+    def check_clock(self, me: MeRecord) -> None:
         server = me.get("ServerTime")
         if not isinstance(server, int | float):
             self.cannot("clock", _("Exact did not send its server time"))

@@ -9,9 +9,17 @@ from __future__ import annotations
 import builtins
 from typing import Any, Protocol
 
+from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.models import Connection, RateLimitState
 
-__all__ = ["ApiAnswer", "ConnectionsLike", "ExactPort", "RateLimitState"]
+__all__ = [
+    "ApiAnswer",
+    "ConnectionsLike",
+    "DivisionRecord",
+    "ExactPort",
+    "MeRecord",
+    "RateLimitState",
+]
 
 
 class ApiAnswer(Protocol):
@@ -28,12 +36,12 @@ class ExactPort(Protocol):
     ``status`` and ``reason``), ``RateLimited`` (7) or ``ExactUnreachable`` (8).
     """
 
-    def me(self) -> dict[str, Any]:
+    def me(self) -> MeRecord:
         """The ``current/Me`` record, Exact's field names (UserID, UserName, CurrentDivision,
         ServerTime as epoch seconds float, ...)."""
         ...
 
-    def divisions(self, via: int | None = None) -> list[dict[str, Any]]:
+    def divisions(self, via: int | None = None) -> list[DivisionRecord]:
         """``system/Divisions``, every page, Exact's field names (Code, Description, Hid,
         CustomerName, VATNumber, ChamberOfCommerceNumber, Status, BlockingStatus,
         IsMainDivision, Country). Fetched through ``Me.CurrentDivision``; when that division is

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from exactlink.adapters.exact import http
@@ -33,6 +33,7 @@ from exactlink.errors import (
     ExactUnreachable,
     RateLimited,
 )
+from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.i18n import _
 from exactlink.models import RateLimitState
 
@@ -162,7 +163,7 @@ class ExactClient:
         self.on_wait = on_wait
         self.clock = clock
         self._limits: dict[int, RateLimitState] = {}
-        self._me: dict[str, Any] | None = None
+        self._me: MeRecord | None = None
 
     # -- URLs --------------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -388,16 +389,16 @@ class ExactClient:
         return [record for page in self.pages(path, params) for record in page]
 
     # -- ExactPort ---------------------------------------------------------------------------
-    def me(self) -> dict[str, Any]:
+    def me(self) -> MeRecord:
         """``current/Me`` (a collection of one, §4.1), dates as epoch seconds."""
         if self._me is None:
             record = first_record(self.get("current/Me"))
             if record is None:
                 raise ExactUnreachable(_("Exact Online sent a current/Me answer without a user."))
-            self._me = record
-        return dict(self._me)
+            self._me = cast(MeRecord, record)  # Exact's JSON, read with .get by the callers
+        return self._me.copy()
 
-    def divisions(self, via: int | None = None) -> list[dict[str, Any]]:
+    def divisions(self, via: int | None = None) -> list[DivisionRecord]:
         """``system/Divisions`` through ``Me.CurrentDivision``, retried once through ``via``
         when that division is refused (§4.2)."""
         current = self.me().get("CurrentDivision")
@@ -411,7 +412,7 @@ class ExactClient:
             if refused.status != 403 or via is None or int(via) == int(first):
                 raise
             records = self.collection(f"{int(via)}/system/Divisions", params)
-        return [convert_dates(r) for r in records if isinstance(r, dict)]
+        return [cast(DivisionRecord, convert_dates(r)) for r in records if isinstance(r, dict)]
 
     def probe(self, division: int) -> bool:
         """One GET of ``users/UserHasRights`` for GET crm/Accounts in ``division`` (§4.5)."""

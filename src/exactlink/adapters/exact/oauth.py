@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from exactlink.adapters.exact import http
@@ -23,6 +23,7 @@ from exactlink.errors import (
     RateLimited,
     ReconnectNeeded,
 )
+from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ class OAuthClient:
     def exchange(self, code: str) -> TokenSet:
         return exchange_code(self.session, self.app, code, self.clock)
 
-    def me(self, access_token: str) -> dict[str, Any]:
+    def me(self, access_token: str) -> MeRecord:
         """``current/Me`` with a token just obtained (the connection has no client yet)."""
         from exactlink.adapters.exact.odata import first_record, odata_message
         from exactlink.adapters.exact.sites import API_PATH
@@ -357,4 +358,4 @@ class OAuthClient:
                 _("Exact Online sent a current/Me answer without a user."),
                 hint=_("Try again later; `exactlink doctor` checks the connection."),
             ) from None
-        return first_record(payload) or {}
+        return cast(MeRecord, first_record(payload) or {})

@@ -13,6 +13,8 @@ import typer
 from exactlink.cli.commands.exact import app
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from exactlink.cli.context import AppContext
     from exactlink.models import Client, Division
     from exactlink.services.activation import BulkResult, Outcome
@@ -310,7 +312,7 @@ class _Bar:
             console=Console(file=ctx.out.stderr),
             transient=True,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def update(self, done: int, total: int, name: str) -> None:
         if self._task is None:
