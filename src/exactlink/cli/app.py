@@ -181,8 +181,9 @@ app = typer.Typer(
     cls=ExactlinkGroup,
     name="exactlink",
     help=(
-        "Link an accounting firm's clients to Exact Online with the firm's own login: a portal, "
-        "its client accounts, one connection, and an activation per client."
+        "Link an accounting firm's clients to Exact Online through the firm's own login.\n\n"
+        "A portal, its client accounts, one connection to Exact Online, and an activation per "
+        "client."
     ),
     no_args_is_help=True,
     add_completion=True,

@@ -98,7 +98,10 @@ def client_add(
         bool, typer.Option("--update", help="Change the client if it exists with other data.")
     ] = False,
 ) -> None:
-    """Add a client to the portal: pending until it grants the firm access in Toegangsbeheer.
+    """Add a client account to the portal.
+
+    It stays pending until the client grants the firm access in Toegangsbeheer (record that
+    with `client access NAME --granted`).
 
     Adding the same client with the same data again changes nothing; other data is refused
     (exit 4) unless --update.
@@ -214,7 +217,11 @@ def client_list(
         Status | None, typer.Option("--status", help="Only clients with this status.")
     ] = None,
 ) -> None:
-    """List the portal's clients with their status (pending, granted, active)."""
+    """List the portal's clients and their status.
+
+    Status is pending (access not granted yet), granted, or active (linked to an
+    administration); --status shows one of them.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.clients import list_clients
 
@@ -266,7 +273,10 @@ def client_update(
     managed: Annotated[bool | None, _MANAGED] = None,
     rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
 ) -> None:
-    """Change a client's details. Options left out stay as they are; "" clears one."""
+    """Change a client's details.
+
+    Options left out stay as they are; "" clears one.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.clients import update_client
 
@@ -297,7 +307,11 @@ def client_access(
         bool, typer.Option("--revoked", help="The client withdrew the firm's access.")
     ] = False,
 ) -> None:
-    """Record that a client granted (or withdrew) the firm's access in Toegangsbeheer."""
+    """Record whether a client granted the firm access.
+
+    The client grants it in Toegangsbeheer (access management) of its account in the portal
+    software, by adding the firm's e-mail address; --revoked records that it withdrew it.
+    """
     from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
     from exactlink.i18n import _
@@ -340,7 +354,9 @@ def client_remove(
         bool, typer.Option("--force", help="Remove it even when it is active (linked).")
     ] = False,
 ) -> None:
-    """Remove a client from the portal (an active one only with --force)."""
+    """Remove a client from the portal.
+
+    An active (linked) client only with --force."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.clients import remove_client

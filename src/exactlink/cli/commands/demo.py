@@ -38,9 +38,9 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run the whole job against a local Exact Online: portal, clients, connect, activate, doctor.
+    """Run the whole job against a local Exact Online.
 
-    Every step is the real command a user types, run in a temporary home against the sandbox
+    Portal, clients, connect, activate and doctor: every step is the real command a user types, run in a temporary home against the sandbox
     (nothing reaches Exact Online, nothing is left behind unless --keep). The sandbox's throwaway
     secrets go to a file in that home (--insecure-storage), so no keyring is needed.
     """

@@ -82,8 +82,11 @@ def exact_app_set(
     ] = None,
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Set the Exact app: client ID, redirect URI, site. The client secret is read from stdin
-    (or a hidden prompt on a terminal) and kept in the OS keyring, never in argv or config."""
+    """Set the Exact app: client ID, redirect URI, site.
+
+    The client secret is read from stdin (or a hidden prompt on a terminal) and kept in the OS
+    keyring, never in argv or config.
+    """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.exact_app import set_app
@@ -120,7 +123,10 @@ def exact_app_set(
 
 @app_settings.command("show")
 def exact_app_show(typer_ctx: typer.Context) -> None:
-    """Show the Exact app settings and where the client secret is kept (never the secret)."""
+    """Show the Exact app settings (never the client secret).
+
+    Also where the client secret is kept: the OS keyring, or the file of --insecure-storage.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.exact_app import SECRET_KEY
 
@@ -282,8 +288,9 @@ def exact_connect(
     ] = False,
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Connect to Exact Online with the firm's login (or, with --client, a client's own login).
+    """Connect to Exact Online with the firm's Exact login.
 
+    With --client, a client's own login instead.
     The redirect URI decides the mode: loopback (http on 127.0.0.1), loopback-tls (https on
     localhost, self-signed certificate) or paste (any other URI, or --no-browser).
     """
@@ -339,10 +346,11 @@ def exact_status(
         bool, typer.Option("--check", help="Also make one live call (current/Me).")
     ] = False,
 ) -> None:
-    """Show the connection: site, Exact user, state, token expiry, refresh-token age and days
-    left before the 30-day idle expiry, where secrets are kept, rate-limit budget per division.
+    """Show the connection: its state, tokens and rate limits.
 
-    No network unless --check.
+    Site, Exact user, state, token expiry, refresh-token age and days left before the 30-day
+    idle expiry, where secrets are kept, rate-limit budget per division. No network unless
+    --check.
     """
     import time
 
@@ -455,8 +463,9 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
 def exact_disconnect(
     typer_ctx: typer.Context, client_name: Annotated[str | None, _CLIENT] = None
 ) -> None:
-    """Remove the connection's tokens from the keyring and mark it disconnected.
+    """Disconnect: remove the connection's tokens from the keyring.
 
+    The connection is then marked disconnected here.
     To withdraw the app's access at Exact too: Mijn Exact Online > Beveiligingscentrum >
     Machtigingen voor mijn apps > the app > Intrekken.
     """
@@ -503,8 +512,12 @@ def exact_keepalive(
         ),
     ] = 7,
 ) -> None:
-    """Refresh idle token chains of every portal in this store, so they outlive Exact's 30-day
-    idle expiry. Meant for cron or a systemd timer (docs/connecting.md)."""
+    """Refresh idle token chains so they outlive the 30-day expiry.
+
+    Every connection of every portal in this store whose last token call is older than
+    --older-than days (Exact drops a refresh token unused for 30 days). Meant for cron or a
+    systemd timer (docs/connecting.md).
+    """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.connect import keepalive
@@ -570,8 +583,9 @@ def exact_api(
         ),
     ] = None,
 ) -> None:
-    """Call the Exact Online REST API with this connection, like `gh api`; JSON on stdout.
+    """Call the Exact Online REST API, like `gh api`.
 
+    Through this connection (or a client's, with --client); Exact's JSON on stdout.
     Examples: `exactlink exact api current/Me`; `exactlink exact api --client "Bakkerij"
     crm/Accounts -f '$select=ID,Name' --paginate`.
     """
