@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import pty
+import resource
 import shutil
 import statistics
 import struct
@@ -40,18 +41,27 @@ from _installed import exactlink_command, installed_env
 HEAVY = ("requests", "keyring", "rich", "cryptography", "psycopg")
 
 
-def run_piped(command: list[str], env: dict[str, str]) -> float:
-    """Wall time of one run with stdout and stderr on pipes; exits on failure."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the children this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_piped(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run with stdout and stderr on pipes; exits on failure."""
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{done.stderr.decode()}")
-    return elapsed
+    return elapsed, children_cpu() - cpu
 
 
-def run_on_terminal(command: list[str], env: dict[str, str]) -> float:
-    """Wall time of one run on a pseudo-terminal (120×40), its output read as a terminal would."""
+def run_on_terminal(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run on a pseudo-terminal (120×40), its output read as a
+    terminal would."""
+    cpu = children_cpu()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     started = time.perf_counter()
@@ -71,16 +81,17 @@ def run_on_terminal(command: list[str], env: dict[str, str]) -> float:
     os.close(master)
     if code != 0:
         sys.exit(f"failed on a terminal: {' '.join(command)}\n{output.decode(errors='replace')}")
-    return elapsed
+    return elapsed, children_cpu() - cpu
 
 
 @dataclass
 class Paired:
     label: str
     target: float
-    ratio: float  # the median of the per-pair ratios
+    ratio: float  # the median of the per-pair ratios of wall time: the target's measure
     command_ms: float
     typer_ms: float
+    cpu_ratio: float  # the same for CPU time, which a busy machine disturbs less
 
     @property
     def ok(self) -> bool:
@@ -101,21 +112,23 @@ def paired(
     baseline = [sys.executable, "-c", "import typer"]
     run(command, env)  # warm-up: the OS page cache, any bytecode not yet written
     run(baseline, env)
-    ratios, mine, theirs = [], [], []
+    ratios, cpu_ratios, mine, theirs = [], [], [], []
     for i in range(runs):
         if i % 2:
-            t_base, t_cmd = run(baseline, env), run(command, env)
+            base, cmd = run(baseline, env), run(command, env)
         else:
-            t_cmd, t_base = run(command, env), run(baseline, env)
-        ratios.append(t_cmd / t_base)
-        mine.append(t_cmd)
-        theirs.append(t_base)
+            cmd, base = run(command, env), run(baseline, env)
+        ratios.append(cmd[0] / base[0])
+        cpu_ratios.append(cmd[1] / base[1] if base[1] else float("nan"))
+        mine.append(cmd[0])
+        theirs.append(base[0])
     return Paired(
         label,
         target,
         statistics.median(ratios),
         statistics.median(mine) * 1000,
         statistics.median(theirs) * 1000,
+        statistics.median(cpu_ratios),
     )
 
 
@@ -145,8 +158,8 @@ def import_beyond_startup(exactlink: list[str], env: dict[str, str], tmp: Path, 
     for _ in range(runs):
         shutil.rmtree(home, ignore_errors=True)
         run_piped([*exactlink, "portal", "create", "K", "--email", "k@k.be"], import_env)
-        startups.append(run_piped([*exactlink, "portal", "list"], import_env))
-        imports.append(run_piped([*exactlink, "client", "import", str(big)], import_env))
+        startups.append(run_piped([*exactlink, "portal", "list"], import_env)[0])
+        imports.append(run_piped([*exactlink, "client", "import", str(big)], import_env)[0])
     return statistics.median(imports) - statistics.median(startups)
 
 
@@ -156,6 +169,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     exactlink = exactlink_command()
+    load = list(os.getloadavg())
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -215,18 +229,23 @@ def main() -> None:
     if args.json:
         figures = {
             "runs": args.runs,
+            "load_average_before": load,
             "results": [{**vars(r), "ok": r.ok} for r in results],
             "exact_status_heavy_imports": heavy,
             "import_10000_beyond_startup_s": round(beyond, 3),
         }
         print(json.dumps(figures, indent=2))
     else:
-        print(f"{args.runs} paired runs each; ratio = median of (command / import typer)")
+        print(
+            f"{args.runs} paired runs each; ratio = median of (command / import typer), wall"
+            " time (the target) and CPU time; load average before: "
+            + " ".join(f"{x:.1f}" for x in load)
+        )
         for r in results:
             mark = "ok" if r.ok else "OVER"
             print(
                 f"{r.label:38} {r.command_ms:7.1f} ms vs {r.typer_ms:6.1f} ms"
-                f"  {r.ratio:5.2f}x  (target ≤ {r.target}x: {mark})"
+                f"  {r.ratio:5.2f}x  (target ≤ {r.target}x: {mark})  CPU {r.cpu_ratio:5.2f}x"
             )
         print(f"{'exact status imports':38} {', '.join(heavy) or 'none of ' + ', '.join(HEAVY)}")
         mark = "ok" if beyond <= 1.0 else "OVER"

@@ -12,13 +12,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator, MutableMapping
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import click
     import typer
-    from typer.core import MarkupMode, TyperGroup
+    from typer.core import TyperGroup
     from typer.models import CommandInfo, TyperInfo
+
+_Settings = dict[str, Any]  # pretty_exceptions_short, rich_markup_mode, suggest_commands
 
 
 class LazyCommands(MutableMapping[str, "click.Command"]):
@@ -54,18 +56,13 @@ def lazy_group(target: typer.Typer) -> TyperGroup:
     built on demand."""
     from typer.models import TyperInfo
 
-    return _group(
-        TyperInfo(target),
-        _Settings(target.pretty_exceptions_short, target.rich_markup_mode, target.suggest_commands),
-    )
-
-
-class _Settings(NamedTuple):
-    """What Typer hands down from the top group to every command below it."""
-
-    pretty_exceptions_short: bool
-    rich_markup_mode: MarkupMode
-    suggest_commands: bool
+    # What Typer hands down from the top group to every group and command below it.
+    settings: _Settings = {
+        "pretty_exceptions_short": target.pretty_exceptions_short,
+        "rich_markup_mode": target.rich_markup_mode,
+        "suggest_commands": target.suggest_commands,
+    }
+    return _group(TyperInfo(target), settings)
 
 
 def _group(info: TyperInfo, settings: _Settings) -> TyperGroup:
@@ -74,12 +71,12 @@ def _group(info: TyperInfo, settings: _Settings) -> TyperGroup:
     instance = info.typer_instance
     if instance is None or any(not sub.name for sub in instance.registered_groups):
         # a nameless sub-group merges its commands into this one: build it the ordinary way
-        return typer.main.get_group_from_info(info, **settings._asdict())
+        return typer.main.get_group_from_info(info, **settings)
     hollow = copy.copy(info)
     hollow.typer_instance = copy.copy(instance)
     hollow.typer_instance.registered_commands = []
     hollow.typer_instance.registered_groups = []
-    group = typer.main.get_group_from_info(hollow, **settings._asdict())
+    group = typer.main.get_group_from_info(hollow, **settings)
     builders: dict[str, Callable[[], click.Command]] = {}
     for command in instance.registered_commands:
         callback = command.callback.__name__ if command.callback else ""
@@ -96,6 +93,6 @@ def _command(info: CommandInfo, settings: _Settings) -> click.Command:
 
     return typer.main.get_command_from_info(
         info,
-        pretty_exceptions_short=settings.pretty_exceptions_short,
-        rich_markup_mode=settings.rich_markup_mode,
+        pretty_exceptions_short=settings["pretty_exceptions_short"],
+        rich_markup_mode=settings["rich_markup_mode"],
     )
