@@ -61,3 +61,18 @@ def test_activate_help_says_what_activating_is(run_exactlink):
     summary = next(line.strip() for line in lines[1:] if line.strip())
     assert summary == "Link a client (or --all) to its Exact administration."
     assert "portal's one connection" in result.stdout
+
+
+def test_the_root_listing_is_each_commands_own_first_line():
+    """`exactlink --help` lists the commands from cli.app.SUMMARIES without building them; each
+    summary must be the command's own first line, and every command must have one."""
+    from exactlink.cli.app import COMMANDS, SUMMARIES
+
+    assert set(SUMMARIES) == set(COMMANDS), "add the new command's first line to SUMMARIES"
+    for path, command, _width in COMMANDS_FOUND_AT_THE_ROOT:
+        name = path.split()[-1]
+        summary = inspect.cleandoc(command.help or "").partition("\n\n")[0]
+        assert SUMMARIES[name] == summary, f"cli.app.SUMMARIES[{name!r}] is not {summary!r}"
+
+
+COMMANDS_FOUND_AT_THE_ROOT = [c for c in COMMANDS if len(c[0].split()) == 2]

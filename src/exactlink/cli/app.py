@@ -77,6 +77,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# What the root --help lists for each command: the first line of its help, so that listing them
+# does not import and build every command (tests/cli/test_help.py checks they are the same).
+# A command missing here is loaded for the listing, as before.
+SUMMARIES: dict[str, str] = {
+    "portal": "Manage the firm's portals.",
+    "client": "Manage the portal's clients.",
+    "exact": "Exact Online: app settings, connect, divisions, activate.",
+    "doctor": "Diagnose the set-up, with the fix for each problem.",
+    "log": "Show the audit trail of every change.",
+    "support": "Material for a support ticket.",
+    "sandbox": "A local Exact Online for tests, demos and rehearsals.",
+    "demo": "Run the whole job against a local Exact Online.",
+}
+
+
 def load_command(name: str) -> click.Command:
     """Import and build the command (or group) registered as ``name``."""
     import importlib
@@ -104,8 +119,20 @@ class ExactlinkGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
 
+    listing = False  # True while the root's own help is written
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
+            if self.listing and cmd_name in SUMMARIES:
+                # the help lists names and first lines only: no need to build the command
+                return click.Command(cmd_name, help=SUMMARIES[cmd_name])
             self.commands[cmd_name] = load_command(cmd_name)
         return super().get_command(ctx, cmd_name)
 
