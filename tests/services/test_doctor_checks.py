@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import pytest
 
+from exactlink.errors import ExactRefused
 from exactlink.models import RateLimitState
 from exactlink.services import doctor
 from services.test_activation import (
+    ARCHIVED,
     BAKKER,
+    BLOCKED,
     FakePort,
     MemorySecrets,
     World,
+    activate,
     not_in_scope,
 )
 
@@ -85,3 +89,21 @@ def test_report_keys_are_stable(store):
     for check in data["checks"]:
         assert set(check) == {"id", "status", "message", "fix"}
         assert check["status"] in ("ok", "warn", "fail")
+
+
+@pytest.mark.parametrize(
+    ("code", "check_id"),
+    [(ARCHIVED, "division_state"), (BLOCKED, "division_state"), (12_345_678, "hq")],
+)
+def test_doctor_and_activate_refuse_a_division_in_the_same_words(store, code, check_id):
+    """Both ask the activation rules: the diagnosis is the refusal, word for word."""
+    port = FakePort()
+    world = World(store, port)
+    world.client("Klant")
+    report = doctor.diagnose(inputs(world, port), division=code)
+    with pytest.raises(ExactRefused) as err:
+        activate(world, "Klant", division=code)
+    check = report.get(check_id)
+    assert check.status == doctor.FAIL
+    assert (check.message, check.fix) == (err.value.message, err.value.hint)
+    assert port.count("probe") == 0
