@@ -6,6 +6,7 @@ import builtins
 import functools
 import getpass
 import json
+import os
 import sqlite3
 from typing import Any
 
@@ -15,10 +16,23 @@ from exactlink.models import Event
 
 @functools.cache  # one lookup per process: an import records thousands of events
 def _os_user() -> str:
+    """The account the process runs as, from the OS (the password database on POSIX).
+
+    Not ``getpass.getuser()``: it reads ``LOGNAME``/``USER`` first, so anyone could write
+    another person's name into the audit log by setting an environment variable.
+    """
+    if os.name != "posix":  # Windows: the logon name of the process token
+        try:
+            return os.getlogin()
+        except OSError:
+            return getpass.getuser()
+    import pwd
+
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry (some containers): the number is still the truth
+        return f"uid:{uid}"
 
 
 class EventRepository:
