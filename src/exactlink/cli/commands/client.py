@@ -141,11 +141,24 @@ def client_add(
 @app.command("import")
 def client_import(
     typer_ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV or JSON file, or - for stdin.")],
+    file: Annotated[str, typer.Argument(help="CSV, JSON or .xlsx file, or - for stdin.")],
     format: Annotated[
         Format | None,
-        typer.Option("--format", help="csv or json (default: from the extension or content)."),
+        typer.Option(
+            "--format", help="csv, json or xlsx (default: from the extension or content)."
+        ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Read the file in this encoding (default: UTF-8, else Windows-1252).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Refuse columns exactlink does not use (default: ignore)."),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")
     ] = False,
@@ -157,12 +170,13 @@ def client_import(
         typer.Option("--skip-invalid", help="Import the valid rows; report the invalid ones."),
     ] = False,
 ) -> None:
-    """Import clients from a CSV or JSON file, all in one transaction.
+    """Import clients from a CSV, JSON or .xlsx file, all in one transaction.
 
-    Columns (header row, any order and case): name,email,vat,coc,managed,access_granted; only
-    name is required. CSV in UTF-8 (with or without BOM), delimited by , or ; (as Excel writes
-    it in Belgium and the Netherlands). A bad row aborts the import and nothing is written,
-    unless --skip-invalid.
+    Columns (header row, any order): name,email,vat,coc,managed,access_granted, or their Dutch,
+    Flemish, French names (Naam, Bedrijfsnaam, BTW-nummer, Ondernemingsnummer, KvK-nummer,
+    E-mail, Raison sociale, TVA, ...); only the name is required; other columns are ignored.
+    CSV in UTF-8 or Windows-1252, delimited by , ; or tab. Rows repeating an earlier row are
+    imported once. A bad row aborts the import and nothing is written, unless --skip-invalid.
     """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
@@ -180,8 +194,12 @@ def client_import(
         dry_run=dry_run,
         update=update,
         skip_invalid=skip_invalid,
+        encoding=encoding,
+        strict=strict,
     )
     out = ctx.out
+    for notice in report.notices:
+        out.info(_("Note:") + " " + notice.message)
     counts = {a: report.count(a) for a in ("added", "updated", "unchanged")}
     if dry_run:
         out.success(
