@@ -4,9 +4,12 @@ twice, tab-separated text. Each: the clients that land, the notices, the exit co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+from support.real import missing
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
@@ -210,3 +213,43 @@ def test_real_subprocess_reads_the_cp1252_file(run_exactlink, isolated_home):
     assert result.json()["data"]["added"] == 4
     listed_now = run_exactlink("--json", "client", "list").json()
     assert "Kapsalon ’t Hoekje" in {c["name"] for c in listed_now}
+
+
+def test_xlsx_workbook(cli, portal):
+    try:
+        import openpyxl  # noqa: F401  (the optional extra exactlink[xlsx]; in the test extra)
+    except ImportError:
+        missing("openpyxl (the xlsx extra)")
+    data = imported(cli, "klanten.xlsx")
+    assert (data["format"], data["added"]) == ("xlsx", 3)
+    assert notices(data)["ignored_columns"]["details"] == {"columns": ["Telefoon", "Klant sinds"]}
+    assert [row["line"] for row in data["rows"]] == [2, 4, 5]  # the sheet's row numbers
+    found = listed(cli)
+    visser = found["Accountantskantoor Visser B.V."]
+    assert (visser["vat"], visser["coc"], visser["email"]) == (
+        "NL189275054B01",
+        "34567890",  # a number cell in Excel, read without ".0"
+        "info@visser.nl",
+    )
+    assert found["Brasserie Het Anker"]["vat"] == "BE0403170701"
+    assert found["Fietsenmakerij Bakker"]["coc"] == "12345678"
+
+
+def test_xlsx_without_openpyxl_says_how_to_get_it(cli, portal, monkeypatch, db):
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if the extra were not installed
+    result = cli("client", "import", str(DATA / "klanten.xlsx"))
+    assert result.exit_code == 2
+    assert "needs openpyxl" in result.stderr and "exactlink[xlsx]" in result.stderr
+    assert db("SELECT COUNT(*) FROM clients") == [(0,)]
+
+
+def test_a_broken_xlsx_is_a_clear_error(cli, portal, tmp_path):
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        missing("openpyxl (the xlsx extra)")
+    path = tmp_path / "kapot.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    result = cli("client", "import", str(path))
+    assert result.exit_code == 2
+    assert "is not an .xlsx workbook" in result.stderr
