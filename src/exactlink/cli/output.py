@@ -56,7 +56,9 @@ class Output:
         verbose: int = 0,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        portal: str | None = None,
     ) -> None:
+        self.portal = portal  # the --portal the person gave; hints keep it
         self.json_mode = json_mode
         self.quiet = quiet
         self.verbose = verbose
@@ -161,7 +163,19 @@ class Output:
 
     def hint(self, text: str) -> None:
         if not self.quiet:
-            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + text)
+            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + self._keep_portal(text))
+
+    def _keep_portal(self, text: str) -> str:
+        """A command in a hint keeps the ``--portal`` the person gave: `exactlink client access
+        A --granted` becomes `exactlink --portal P client access A --granted`, so copying it
+        acts on the same portal (not the default one)."""
+        if not self.portal or "`exactlink " not in text:
+            return text
+        import re
+        import shlex
+
+        flag = f"`exactlink --portal {shlex.quote(self.portal)} "
+        return re.sub(r"`exactlink (?!--portal\b|portal\b)", lambda _match: flag, text)
 
     def debug(self, text: str) -> None:
         if self.verbose:
@@ -171,7 +185,7 @@ class Output:
         """An error for a person; always shown, even with ``-q``."""
         self._emit(self._paint(_("Error:"), "error", self.stderr) + " " + message)
         if hint:
-            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + hint)
+            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + self._keep_portal(hint))
 
 
 def _isatty(stream: TextIO) -> bool:
