@@ -148,5 +148,8 @@ def write_export(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise UsageError(
             _("Cannot write {path}: {error}").format(path=path, error=exc.strerror or exc),
-            hint=_("Choose a file in a folder you can write to, or leave out --output."),
+            hint=_(
+                "Choose a file in a folder you can write to, or leave out --output. A file open"
+                " in Excel cannot be replaced on Windows: close it first."
+            ),
         ) from None
