@@ -115,10 +115,6 @@ class Parsed:
     notices: list[Notice] = field(default_factory=list)
 
 
-def known_headers(column: str) -> str:
-    return ", ".join(HEADERS[column][:6])
-
-
 # -- encoding ----------------------------------------------------------------------------------
 
 
@@ -234,7 +230,7 @@ class _Header:
                     source=source, found=", ".join(c.strip() for c in cells if c.strip()) or "-"
                 ),
                 hint=_("Name that column one of: {names}. Only the name is required.").format(
-                    names=known_headers("name")
+                    names="name, Naam, Bedrijfsnaam, Klant, Raison sociale, Company name"
                 ),
             )
 
