@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "support": ("exactlink.cli.commands.support", "app"),
     "sandbox": ("exactlink.cli.commands.sandbox", "app"),
     "demo": ("exactlink.cli.commands.demo", "demo"),
+    "docs": ("exactlink.cli.commands.docs", "docs"),
 }
 
 
