@@ -38,6 +38,7 @@ from exactlink.models import (
 )
 from exactlink.services import activation, matching
 from exactlink.services.clients import get_client, pending_hint
+from exactlink.services.exact_app import exact_redirect_problem, redirect_rule_hint
 from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
@@ -266,6 +267,17 @@ class _Doctor:
                 FAIL,
                 _("The Exact app's client secret cannot be read: {error}").format(error=_err(exc)),
                 _("Store it again: `exactlink exact app set` (the secret is read from stdin)."),
+            )
+            return app
+        problem = exact_redirect_problem(app.redirect_uri) if app.real_site else None
+        if problem:
+            self.add(
+                "exact_app",
+                FAIL,
+                _("The redirect URI {uri} will be refused by Exact Online: {problem}").format(
+                    uri=app.redirect_uri, problem=problem
+                ),
+                redirect_rule_hint(),
             )
             return app
         self.add(
