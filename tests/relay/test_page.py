@@ -137,23 +137,23 @@ def test_nothing_listens_the_person_comes_back_to_the_line(relay_host, relay_bro
 
 
 HOSTILE_STATES = [
-        "",  # no state: another computer, or --print-url
-        NONCE,  # no port
-        f"{NONCE}.80",  # below 1024
-        f"{NONCE}.65536",  # above the range
-        f"{NONCE}.099999",
-        f"{NONCE}.08080",  # a leading zero
-        f"{NONCE}.8080.evil.example",
-        "evil.example",
-        f"{NONCE}.8080@evil.example",
-        f"{NONCE}.8080/../../x",
-        f"{NONCE}.8080#x",
-        f"{NONCE}.8080%0A",
-        f"{NONCE}.8080 ",
-        f"{NONCE}.<img src=x onerror=window.__pwned=1>",
-        f"{NONCE}.\"><script>window.__pwned=1</script>",
-        f"{NONCE}.javascript:window.__pwned=1",
-        "x.8080",  # nonce too short
+    "",  # no state: another computer, or --print-url
+    NONCE,  # no port
+    f"{NONCE}.80",  # below 1024
+    f"{NONCE}.65536",  # above the range
+    f"{NONCE}.099999",
+    f"{NONCE}.08080",  # a leading zero
+    f"{NONCE}.8080.evil.example",
+    "evil.example",
+    f"{NONCE}.8080@evil.example",
+    f"{NONCE}.8080/../../x",
+    f"{NONCE}.8080#x",
+    f"{NONCE}.8080%0A",
+    f"{NONCE}.8080 ",
+    f"{NONCE}.<img src=x onerror=window.__pwned=1>",
+    f'{NONCE}."><script>window.__pwned=1</script>',
+    f"{NONCE}.javascript:window.__pwned=1",
+    "x.8080",  # nonce too short
 ]
 
 
