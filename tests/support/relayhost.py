@@ -103,6 +103,8 @@ class RelayHost:
         return [
             f"--host-resolver-rules=MAP {self.name} 127.0.0.1:{self.port}",
             f"--ignore-certificate-errors-spki-list={self.spki}",
+            # As on the web: the page is public, the listener local (Local Network Access).
+            f"--ip-address-space-overrides=127.0.0.1:{self.port}=public",
         ]
 
     def close(self) -> None:
