@@ -15,10 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from exactlink.relay import page_html
+from support.relayhost import HOSTILE_STATES, NONCE
 from support.sandbox import free_port
 
 CODE = "stampNL001.AbC%21dEf%2Bg"  # as Exact sends it: %21 for "!", never decoded by the page
-NONCE = "Zq3-_nonce-0123456789"
 
 
 class Listener:
@@ -134,27 +134,6 @@ def test_nothing_listens_the_person_comes_back_to_the_line(relay_host, relay_bro
     assert _href(page) == relay_host.url("/callback" + query)
     assert page.locator("#line").inner_text() == query
     assert page.locator("#paste").is_visible()
-
-
-HOSTILE_STATES = [
-    "",  # no state: another computer, or --print-url
-    NONCE,  # no port
-    f"{NONCE}.80",  # below 1024
-    f"{NONCE}.65536",  # above the range
-    f"{NONCE}.099999",
-    f"{NONCE}.08080",  # a leading zero
-    f"{NONCE}.8080.evil.example",
-    "evil.example",
-    f"{NONCE}.8080@evil.example",
-    f"{NONCE}.8080/../../x",
-    f"{NONCE}.8080#x",
-    f"{NONCE}.8080%0A",
-    f"{NONCE}.8080 ",
-    f"{NONCE}.<img src=x onerror=window.__pwned=1>",
-    f'{NONCE}."><script>window.__pwned=1</script>',
-    f"{NONCE}.javascript:window.__pwned=1",
-    "x.8080",  # nonce too short
-]
 
 
 @pytest.mark.real

@@ -26,6 +26,27 @@ from support.real import CHROMIUM, CHROMIUM_ARGS, missing
 
 RELAY_NAME = "auth.exactlink.test"
 RELAY_URI = f"https://{RELAY_NAME}/callback"
+NONCE = "Zq3-_nonce-0123456789"
+# Values of `state` the relay page must never forward for (nor let run as script).
+HOSTILE_STATES = [
+    "",  # no state: another computer, or --print-url
+    NONCE,  # no port
+    f"{NONCE}.80",  # below 1024
+    f"{NONCE}.65536",  # above the range
+    f"{NONCE}.099999",
+    f"{NONCE}.08080",  # a leading zero
+    f"{NONCE}.8080.evil.example",
+    "evil.example",
+    f"{NONCE}.8080@evil.example",
+    f"{NONCE}.8080/../../x",
+    f"{NONCE}.8080#x",
+    f"{NONCE}.8080%0A",
+    f"{NONCE}.8080 ",
+    f"{NONCE}.<img src=x onerror=window.__pwned=1>",
+    f'{NONCE}."><script>window.__pwned=1</script>',
+    f"{NONCE}.javascript:window.__pwned=1",
+    "x.8080",  # nonce too short
+]
 
 
 def _certificate(directory: Path, name: str) -> tuple[Path, Path, str]:
