@@ -373,3 +373,24 @@ def test_another_exact_login_than_before_is_warned(sandbox_factory, cli, monkeyp
     assert re.search(
         r"Connected .* as " + re.escape(login(world.sb, "client")["username"]), other.stderr
     )
+
+
+def test_a_region_after_a_sandbox_means_exacts_own_site_and_its_rule(cli):
+    sandbox = cli(
+        "exact", "app", "set", "--client-id", "x", "--redirect-uri",
+        "http://127.0.0.1:8765/callback", "--base-url", "http://127.0.0.1:9", "--insecure-storage",
+        input="s\n",
+    )  # fmt: skip
+    assert sandbox.exit_code == 0, sandbox.stderr
+    refused = cli(
+        "exact", "app", "set", "--client-id", "x", "--redirect-uri",
+        "http://127.0.0.1:8765/callback", "--region", "be", input="s\n",
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "https://" in refused.stderr
+    real = cli(
+        "exact", "app", "set", "--client-id", "x", "--redirect-uri",
+        "https://auth.kantoor.be/callback", "--region", "be", "--json", input="s\n",
+    )  # fmt: skip
+    assert real.exit_code == 0, real.stderr
+    data = real.json()["data"]
+    assert data["site"] == "https://start.exactonline.be" and data["base_url"] is None

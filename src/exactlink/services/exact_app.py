@@ -182,6 +182,16 @@ def check_redirect_for_site(uri: str, base_url: str | None) -> None:
         raise InvalidInput(problem, hint=redirect_rule_hint())
 
 
+def site_override(config: ConfigLike, base_url: str | None, region: str | None) -> str | None:
+    """The ``--base-url`` that `exact app set` leaves in force: the given one, none when only
+    ``--region`` is given (a region names one of Exact's own sites), else the configured one."""
+    if base_url is not None:
+        return base_url or None
+    if region is not None:
+        return None
+    return config.get("exact.base_url") or None
+
+
 def load_app(config: ConfigLike, region: str | None = None) -> AppSettings:
     """The configured app, or ``NotFound`` pointing at `exact app set`.
 
@@ -256,8 +266,9 @@ def set_app(
         region = normalise_region(region)
     if base_url:
         base_url = normalise_base_url(base_url)
-    configured_base = base_url if base_url is not None else config.get("exact.base_url")
-    check_redirect_for_site(redirect_uri, configured_base or None)
+    check_redirect_for_site(redirect_uri, site_override(config, base_url, region))
+    if base_url is None and region is not None:
+        base_url = ""  # the region's own site from now on: drop an earlier sandbox override
     secrets.set(SECRET_KEY, client_secret)
     config.set("exact.client_id", client_id)
     config.set("exact.redirect_uri", redirect_uri)

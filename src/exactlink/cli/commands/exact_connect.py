@@ -81,11 +81,11 @@ def exact_app_set(
     (or a hidden prompt on a terminal) and kept in the OS keyring, never in argv or config."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.exact_app import check_redirect_for_site, set_app
+    from exactlink.services.exact_app import check_redirect_for_site, set_app, site_override
 
     ctx = app_context(typer_ctx)
     # Refuse a URI Exact would refuse before asking for the secret.
-    check_redirect_for_site(redirect_uri, base_url or ctx.config.get("exact.base_url"))
+    check_redirect_for_site(redirect_uri, site_override(ctx.config, base_url, region))
     if insecure_storage:
         ctx.insecure_storage = True
     secret = _read_secret(ctx)
