@@ -394,3 +394,12 @@ def test_a_region_after_a_sandbox_means_exacts_own_site_and_its_rule(cli):
     assert real.exit_code == 0, real.stderr
     data = real.json()["data"]
     assert data["site"] == "https://start.exactonline.be" and data["base_url"] is None
+
+
+def test_print_url_with_json_keeps_stdout_one_document(sandbox_factory, cli, monkeypatch):
+    world = make_strict_world(sandbox_factory, cli)
+    _fixed_state(monkeypatch)
+    result = cli("exact", "connect", "--print-url", "--json", input=_line(world) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["data"]["mode"] == "relay"
+    assert world.sb.base_url + "/api/oauth2/auth?" in result.stderr
