@@ -106,7 +106,10 @@ def imported(tmp_path, args, watch, *, terminal=False):
 
 COMMAND_MODULES = [
     f"exactlink.cli.commands.{name}"
-    for name in ("portal", "client", "exact", "activation", "doctor", "log", "support", "demo")
+    for name in (
+        *("portal", "client", "exact", "exact_group", "exact_connect", "activation"),
+        *("doctor", "log", "support", "demo", "docs"),
+    )
 ]
 
 

@@ -115,7 +115,7 @@ def test_the_platform_backend_is_chosen_without_keyrings_scan(real_keyring, monk
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     backend = platform_keyring()
     assert isinstance(backend, SecretService.Keyring)
-    assert type(backend) is type(real_keyring)  # what keyring's own discovery chose
+    assert type(backend) is type(real_keyring)  # the machine's Secret Service
 
 
 def test_a_hanging_keyring_times_out(monkeypatch, tmp_path):
