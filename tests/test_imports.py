@@ -13,15 +13,17 @@ import pytest
 HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs")
 
 PROBE = """
-import json, runpy, sys
+import runpy, sys
 sys.argv = ["exactlink", *sys.argv[2:]]
 code = None
 try:
     runpy.run_module("exactlink", run_name="__main__")
 except SystemExit as exit:
     code = exit.code
+found = [m for m in {heavy!r} if m in sys.modules]  # before this probe imports json itself
+import json
 with open({path!r}, "w") as handle:
-    json.dump({{"exit": code, "modules": [m for m in {heavy!r} if m in sys.modules]}}, handle)
+    json.dump({{"exit": code, "modules": found}}, handle)
 """
 
 
@@ -172,3 +174,11 @@ def test_the_deferred_rich_classes_still_work():
         rendered = traceback.from_exception(type(exc), exc, exc.__traceback__)
     console.print(rendered)
     assert "boom" in console.export_text()
+
+
+def test_opening_the_store_does_not_import_json(tmp_path, home_with_clients):
+    """Every local command opens the store; json is only for --json output and the one
+    migration that writes an audit line."""
+    code, output, modules = imported(tmp_path, ["portal", "list"], ["json"])
+    assert code in (0, None) and "K" in output
+    assert modules == set()
