@@ -72,18 +72,47 @@ class AppContext:
         return Config.load(self.paths.config_file)
 
     @cached_property
+    def store_url(self) -> str | None:
+        """The team store's URL (``EXACTLINK_STORE`` or config ``store.url``); None: local."""
+        import os
+
+        from_env = os.environ.get("EXACTLINK_STORE")
+        return from_env or self.config.get("store.url") or None
+
+    @cached_property
     def store(self) -> Store:
         from exactlink.adapters.store import Store
 
-        return Store(self.paths.db_file)
+        return Store(self.paths.db_file, self.store_url)
 
     @cached_property
-    def secrets(self) -> SecretStore:
-        """The secret store: the OS keyring, or the 0600 file after an explicit opt-in."""
+    def member_secrets(self) -> SecretStore:
+        """This member's own secret store: the OS keyring, or the 0600 file after an explicit
+        opt-in (on a team store it holds only the store key)."""
         from exactlink.adapters.secrets import open_secret_store
 
         insecure = self.insecure_storage or bool(self.config.get("exact.insecure_storage", False))
         return open_secret_store(self.paths, insecure=insecure)
+
+    @cached_property
+    def store_key(self) -> bytes:
+        """The team store's key (``EXACTLINK_STORE_KEY`` or this member's secret store)."""
+        import os
+
+        from exactlink.services.team_store import KEY_ENV, load_key
+
+        member = None if os.environ.get(KEY_ENV) else self.member_secrets
+        return load_key(self.store.db, member)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """Where the client secret and the tokens are: the member's secret store, or on a team
+        store its ``secrets`` table sealed under the store key."""
+        if self.store.is_team:
+            from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+            return TeamSecretStore(self.store.db, self.store_key)
+        return self.member_secrets
 
     @property
     def stdin_is_tty(self) -> bool:

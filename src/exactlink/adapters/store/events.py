@@ -21,6 +21,16 @@ def _os_user() -> str:
         return "unknown"
 
 
+@functools.cache
+def _host() -> str:
+    import socket
+
+    try:
+        return socket.gethostname() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 class EventRepository:
     """Appends to and reads the ``events`` table (triggers forbid UPDATE and DELETE)."""
 
@@ -35,19 +45,23 @@ class EventRepository:
         portal: str | None = None,
         client: str | None = None,
         details: dict[str, Any] | None = None,
+        exact_user: str | None = None,
     ) -> None:
-        """Append one event. ``details`` must never contain a secret."""
+        """Append one event with the OS user and host (and ``exact_user``, the Exact login, for
+        an Exact call). ``details`` must never contain a secret."""
         self._db.execute(
-            "INSERT INTO events (at, os_user, portal, client, action, subject, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (at, os_user, host, portal, client, action, subject, details,"
+            " exact_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 utc_now(),
                 _os_user(),
+                _host(),
                 portal,
                 client,
                 action,
                 subject,
                 json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+                exact_user,
             ),
         )
 
@@ -85,6 +99,8 @@ class EventRepository:
                 action=row["action"],
                 subject=row["subject"],
                 details=json.loads(row["details"]),
+                host=row["host"],
+                exact_user=row["exact_user"],
             )
             for row in reversed(rows)
         ]
