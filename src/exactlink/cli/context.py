@@ -166,7 +166,25 @@ class AppContext:
         ``region`` overrides the configured site."""
         from exactlink.services.exact_app import load_app
 
+        if self.store.is_team and not self.config.get("exact.client_id"):
+            # A colleague who did not run `exact app set`: the team's app (shared in the store).
+            from exactlink.adapters.config import Config
+            from exactlink.services.team_store import shared_app
+
+            app = shared_app(self.store.db)
+            if app:
+                return load_app(
+                    Config(self.paths.config_file, {**self.config.data, "exact": app}), region
+                )
         return load_app(self.config, region)
+
+    def share_app_settings(self) -> None:
+        """On a team store, keep this home's Exact app settings (never the secret, which is in
+        the store's sealed secrets) where colleagues find them."""
+        if self.store.is_team:
+            from exactlink.services.team_store import share_app
+
+            share_app(self.store.db, dict(self.config.get("exact", {}) or {}))
 
     def exact_session(self) -> Any:
         """One ``requests.Session`` per command (keep-alive to one site)."""
@@ -210,7 +228,19 @@ class AppContext:
             session=self.exact_session(),
             locks_dir=self.paths.locks_dir,
             client_name=client_name,
+            lock=self._team_token_lock(connection.id) if self.store.is_team else None,
         )
+
+    def _team_token_lock(self, connection_id: int) -> Any:
+        """On a team store: the connection's PostgreSQL advisory lock, so one process on one
+        computer of the whole firm refreshes the chain (DESIGN, "Tokens")."""
+        from functools import partial
+
+        from exactlink.adapters.exact.tokens import LOCK_TIMEOUT
+        from exactlink.adapters.store.postgres import TOKEN_LOCK_NAMESPACE
+
+        db: Any = self.store.db
+        return partial(db.advisory_lock, TOKEN_LOCK_NAMESPACE, connection_id, LOCK_TIMEOUT)
 
     def exact_client(self, connection: Connection, client_name: str | None = None) -> Any:
         """The ``ExactClient`` of one connection, with the countdown on stderr; one per

@@ -195,3 +195,26 @@ def rotate_key(db: Any, old: bytes) -> tuple[bytes, int]:
                 (name, value),
             )
     return new, len(rows)
+
+
+# The Exact app settings a member shares with the team (config's ``[exact]`` table, without the
+# member's own storage choice); the client secret is a sealed secret, never here.
+_LOCAL_ONLY = ("insecure_storage",)
+
+
+def share_app(db: Any, settings: dict[str, Any]) -> None:
+    import json
+
+    shared = {k: v for k, v in settings.items() if k not in _LOCAL_ONLY}
+    db.execute(
+        "INSERT INTO store_meta (name, value) VALUES ('exact_app', ?) ON CONFLICT (name)"
+        " DO UPDATE SET value = excluded.value",
+        (json.dumps(shared, sort_keys=True),),
+    )
+
+
+def shared_app(db: Any) -> dict[str, Any] | None:
+    import json
+
+    value = team_secrets.read_meta(db).get("exact_app")
+    return dict(json.loads(value)) if value else None

@@ -253,7 +253,7 @@ class PostgresDatabase:
             ) from None
 
 
-class LockTimeout(Exception):
+class LockTimeout(TimeoutError):
     """An advisory lock was not granted within its timeout."""
 
 

@@ -103,6 +103,7 @@ def exact_app_set(
         base_url=base_url,
         insecure_storage=insecure_storage,
     )
+    ctx.share_app_settings()  # a team store: colleagues use the same app
     ctx.out.success(
         _("Exact app {client_id} set: {site}, {mode} redirect.").format(
             client_id=settings.client_id, site=settings.site, mode=settings.mode

@@ -1,0 +1,176 @@
+"""End to end: a firm's team on one team store (a real PostgreSQL server), two homes standing for
+two computers (separate config, separate secret stores holding the same store key), the sandbox
+as Exact Online. One token chain for the whole firm, refreshed once however many processes on
+however many computers need it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from support.exactkit import advance, connect_inprocess, make_world, stats
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def team(postgres_server, tmp_path, isolated_home, cli, monkeypatch):
+    """Home A (the test's own home) made the team store; home B joined it. Returns
+    (url, home_a, home_b, key)."""
+    monkeypatch.delenv("EXACTLINK_STORE", raising=False)
+    monkeypatch.delenv("EXACTLINK_STORE_KEY", raising=False)
+    url = postgres_server.create_schema()
+    made = cli("--json", "store", "init", url, "--insecure-storage")
+    assert made.exit_code == 0, made.stderr
+    key = made.json()["data"]["store_key"]
+    home_b = tmp_path / "home-b"
+    joined = cli(
+        "store",
+        "join",
+        url,
+        "--insecure-storage",
+        input=key + "\n",
+        env={"EXACTLINK_HOME": str(home_b)},
+    )
+    assert joined.exit_code == 0, joined.stderr
+    return url, isolated_home, home_b, key
+
+
+def execute(url: str, sql: str, *args):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql, args)
+        return cursor.fetchall() if cursor.description else []
+
+
+def spawn(n: int, home, *args: str) -> list[subprocess.Popen]:
+    env = {**os.environ, "EXACTLINK_HOME": str(home)}
+    env.pop("EXACTLINK_STORE", None)
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "exactlink", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(n)
+    ]
+
+
+def test_two_homes_sixteen_processes_each_make_one_token_call(
+    team, sandbox_factory, cli, monkeypatch
+):
+    url, home_a, home_b, _key = team
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    assert cli("portal", "use", world.portal, env={"EXACTLINK_HOME": str(home_b)}).exit_code == 0
+    # Home B never ran `exact app set` or `exact connect`: the team's app and chain serve it.
+    shown = cli("exact", "status", "--json", env={"EXACTLINK_HOME": str(home_b)})
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.json()["status"] == "connected"
+
+    before = stats(world.sb)
+    advance(world.sb, 601)  # expired for Exact...
+    execute(url, "UPDATE connections SET access_expires_at = %s", time.time() - 5)  # ...and us
+    started = time.perf_counter()
+    procs = spawn(16, home_a, "exact", "api", "current/Me") + spawn(
+        16, home_b, "exact", "api", "current/Me"
+    )
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    wall = time.perf_counter() - started
+    for code, out, err in results:
+        assert code == 0, err
+        assert '"UserName"' in out
+    after = stats(world.sb)
+    assert after["token_calls"] - before["token_calls"] == 1
+    assert after["token_errors"].get("TooEarlyToRefreshTokens", 0) == 0
+    print(f"32 processes on two homes: 1 token call, {wall:.2f} s wall")
+
+
+WORKER = """
+import sys
+import typer.main
+from exactlink.cli.app import app
+command = typer.main.get_command(app)
+worker, count = int(sys.argv[1]), int(sys.argv[2])
+failures = 0
+for i in range(count):
+    args = ["client", "add", f"Klant {worker}-{i}", "--access-granted", "-q"]
+    try:
+        command.main(args, prog_name="exactlink")
+    except SystemExit as exit:
+        failures += exit.code not in (0, None)
+sys.exit(1 if failures else 0)
+"""
+
+
+def test_eight_processes_over_two_homes_add_eight_hundred_clients(team, cli):
+    url, home_a, home_b, _key = team
+    assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+    assert cli("portal", "use", "K", env={"EXACTLINK_HOME": str(home_b)}).exit_code == 0
+    procs = []
+    for worker in range(8):
+        env = {**os.environ, "EXACTLINK_HOME": str(home_a if worker % 2 else home_b)}
+        env.pop("EXACTLINK_STORE", None)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, str(worker), "100"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        )
+    results = [(proc.wait(timeout=240), *proc.communicate()) for proc in procs]
+    for code, _stdout, stderr in results:
+        assert code == 0, stderr
+        assert "Error" not in stderr
+    assert execute(url, "SELECT COUNT(*) FROM clients") == [(800,)]
+    listed = cli("client", "list", "--json", "--status", "granted")
+    assert len(listed.json()) == 800
+    events = cli("log", "--json", env={"EXACTLINK_HOME": str(home_b)}).json()
+    assert sum(1 for e in events if e["action"] == "client.add") == 800
+
+
+def test_no_secret_in_a_pg_dump_or_any_output(
+    team, sandbox_factory, cli, monkeypatch, postgres_server
+):
+    url, _home_a, home_b, key = team
+    world = make_world(sandbox_factory, cli)
+    connected = connect_inprocess(world, cli, monkeypatch)
+    assert connected.exit_code == 0
+    assert cli("portal", "use", world.portal, env={"EXACTLINK_HOME": str(home_b)}).exit_code == 0
+    me = cli("exact", "api", "current/Me", env={"EXACTLINK_HOME": str(home_b)})
+    assert me.exit_code == 0, me.stderr
+
+    from exactlink.adapters import crypto
+    from exactlink.adapters.store.postgres import open_database
+    from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+    db = open_database(url)
+    try:
+        sealed = TeamSecretStore(db, crypto.decode_key(key))
+        names = sealed.names()
+        plain = [sealed.get(name) for name in names]
+    finally:
+        db.close()
+    assert len(names) == 3  # the client secret, the access and the refresh token
+    assert world.app["client_secret"] in plain
+    schema = url.rsplit("%3D", 1)[1]
+    dump = subprocess.run(
+        [str(postgres_server.bindir / "pg_dump"), "--no-owner", "-n", schema, url.split("?")[0]],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "COPY " in dump and "secrets" in dump
+    outputs = connected.stdout + connected.stderr + me.stdout + me.stderr
+    for secret in [*plain, key]:
+        assert secret not in dump
+        assert secret not in outputs
