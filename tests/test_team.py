@@ -174,3 +174,100 @@ def test_no_secret_in_a_pg_dump_or_any_output(
     for secret in [*plain, key]:
         assert secret not in dump
         assert secret not in outputs
+
+
+def test_connect_on_a_team_store_with_a_live_chain_needs_force_and_says_who(
+    team, sandbox_factory, cli, monkeypatch
+):
+    import getpass
+    import socket
+
+    from support.exactkit import FIXED_STATE
+
+    _url, _home_a, home_b, _key = team
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    in_b = {"EXACTLINK_HOME": str(home_b)}
+    assert cli("portal", "use", world.portal, env=in_b).exit_code == 0
+    before = stats(world.sb)["token_calls"]
+
+    monkeypatch.setattr("exactlink.adapters.exact.oauth.new_state", lambda: FIXED_STATE)
+    refused = cli("exact", "connect", "--no-browser", input=world.consent() + "\n", env=in_b)
+    assert refused.exit_code == 4, refused.stderr
+    assert getpass.getuser() in refused.stderr and socket.gethostname() in refused.stderr
+    assert "--force" in refused.stderr
+    assert stats(world.sb)["token_calls"] == before  # no code exchanged: the chain lives
+    assert cli("exact", "api", "current/Me", env=in_b).exit_code == 0
+
+    forced = cli(
+        "exact", "connect", "--no-browser", "--force", input=world.consent() + "\n", env=in_b
+    )
+    assert forced.exit_code == 0, forced.stderr
+    assert cli("exact", "api", "current/Me").exit_code == 0  # home A uses the new chain
+
+
+def test_migrate_a_local_store_with_a_thousand_clients(
+    postgres_server, sandbox_factory, cli, monkeypatch, isolated_home, tmp_path
+):
+    """A local store (1,000 clients, activations, events, a live connection) moved into an
+    empty team store: counts equal, `exact api` works from the team store, the local store
+    unchanged, a second migrate refused."""
+    import hashlib
+    import sqlite3
+
+    from support.exactkit import seed_clients
+
+    monkeypatch.delenv("EXACTLINK_STORE", raising=False)
+    monkeypatch.delenv("EXACTLINK_STORE_KEY", raising=False)
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    rows = "".join(f"Klant {i:04d};BE0403170701\n" for i in range(1000))
+    assert cli("client", "import", "-", input="name;vat\n" + rows).exit_code == 0
+    company = seed_clients(world.sb)[0]
+    add = cli(
+        "client", "add", company["name"], "--vat", company.get("vat") or "", "--access-granted"
+    )
+    assert add.exit_code == 0, add.stderr
+    assert cli("exact", "divisions", "--refresh").exit_code == 0
+    activated = cli("--json", "exact", "activate", "--all")
+    assert activated.exit_code in (0, 10, 6, 4), activated.stderr  # some seed clients are refused
+    local_db = isolated_home / "state.db"
+
+    def fingerprint() -> str:
+        conn = sqlite3.connect(local_db)
+        try:
+            dump = "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+        return hashlib.sha256(dump.encode()).hexdigest()
+
+    local_before = fingerprint()
+    local_counts = {
+        t: sqlite3.connect(local_db).execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("clients", "activations", "divisions", "connections", "events")
+    }
+    assert local_counts["clients"] == 1001 and local_counts["activations"] >= 1
+
+    url = postgres_server.create_schema()
+    made = cli("--json", "store", "init", url)
+    assert made.exit_code == 0, made.stderr
+    migrated = cli("--json", "store", "migrate", "--to", url)
+    assert migrated.exit_code == 0, migrated.stderr
+    body = migrated.json()["data"]
+    assert body["equal"] is True
+    for table, count in local_counts.items():
+        assert body["tables"][table] == {"local": count, "team": count}
+    assert body["tables"]["secrets"]["team"] == 3
+    assert execute(url, "SELECT COUNT(*) FROM clients") == [(1001,)]
+
+    # This home now works on the team store, Exact calls included (tokens came along).
+    assert cli("store", "status", "--json").json()["backend"] == "postgresql"
+    me = cli("exact", "api", "current/Me")
+    assert me.exit_code == 0, me.stderr
+    assert len(cli("client", "list", "--json").json()) == 1001
+    assert fingerprint() == local_before  # the local store untouched
+
+    again = cli("--json", "store", "migrate", "--to", url)
+    assert again.exit_code == 4
+    assert "not empty" in again.stderr
+    assert execute(url, "SELECT COUNT(*) FROM clients") == [(1001,)]

@@ -231,6 +231,15 @@ class AppContext:
             lock=self._team_token_lock(connection.id) if self.store.is_team else None,
         )
 
+    def connected_by(self, connection: Connection) -> str:
+        """Who made a chain and when, from the audit log: ``anna on laptop-3 at 2026-...``."""
+        event = self.store.events.last_connect(connection.id)
+        if event is None:
+            return _("someone, at {at}").format(at=connection.updated_at)
+        return _("{user} on {host} at {at}").format(
+            user=event.os_user, host=event.host or "?", at=event.at
+        )
+
     def _team_token_lock(self, connection_id: int) -> Any:
         """On a team store: the connection's PostgreSQL advisory lock, so one process on one
         computer of the whole firm refreshes the chain (DESIGN, "Tokens")."""

@@ -65,16 +65,27 @@ class EventRepository:
             ),
         )
 
+    def last_connect(self, connection_id: int) -> Event | None:
+        """The newest ``exact.connect`` event of a connection (who made the chain, and when)."""
+        for event in reversed(self.list(action="exact.connect", limit=200)):
+            if event.details.get("connection_id") == connection_id:
+                return event
+        return None
+
     def list(
         self,
         *,
         portal: str | None = None,
         client: str | None = None,
         limit: int | None = None,
+        action: str | None = None,
     ) -> list[Event]:
         """Newest last; ``limit`` keeps the most recent N."""
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
+        if action is not None:
+            where.append("action = ?")
+            args.append(action)
         if portal is not None:
             where.append("portal = ? COLLATE NOCASE")
             args.append(portal)

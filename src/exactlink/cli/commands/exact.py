@@ -314,6 +314,7 @@ def exact_connect(
         events=ctx.store.events,
         portal_names=_portal_names(ctx),
         force=force,
+        connected_by=ctx.connected_by if ctx.store.is_team else None,
     )
     connection = result.connection
     for warning in result.warnings:

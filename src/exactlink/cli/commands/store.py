@@ -214,3 +214,74 @@ def store_key_rotate(typer_ctx: typer.Context) -> None:
         )
     )
     ctx.out.result("success", {"store_key": encoded, "fingerprint": fingerprint, "secrets": count})
+
+
+@app.command("migrate")
+def store_migrate(
+    typer_ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option("--to", help="The team store (made with `store init`, still empty)."),
+    ],
+) -> None:
+    """Copy this home's local store and its keyring secrets into an empty team store, in one
+    transaction; the counts are compared and printed, and the local store is left untouched."""
+    import os
+
+    from exactlink.adapters import crypto
+    from exactlink.adapters.store import Store
+    from exactlink.adapters.store.postgres import open_database
+    from exactlink.cli.context import app_context
+    from exactlink.i18n import _
+    from exactlink.services import store_copy, team_store
+    from exactlink.services.exact_app import SECRET_KEY
+
+    ctx = app_context(typer_ctx)
+    team_store.check_url(to)
+    local = Store(ctx.paths.db_file)
+    target = open_database(to)
+    try:
+        text = os.environ.get(team_store.KEY_ENV) or ctx.member_secrets.get(
+            team_store.key_entry(team_store.store_id(target))
+        )
+        if not text:
+            from exactlink.errors import NotFound
+
+            raise NotFound(
+                _("This home has no key for the team store {where}.").format(where=target.location),
+                hint=_("Run `exactlink store init URL` (or `store join URL`) first."),
+            )
+        key = crypto.decode_key(text)
+        from exactlink.adapters.store.team_secrets import check_key
+
+        check_key(target, key)
+        report = store_copy.migrate(
+            local.db,
+            ctx.member_secrets,
+            target,
+            key,
+            location=target.location,
+            app_secret_key=SECRET_KEY,
+        )
+        team_store.share_app(target, dict(ctx.config.get("exact", {}) or {}))
+        from exactlink.adapters.store.events import EventRepository
+
+        EventRepository(target).record(  # type: ignore[arg-type]
+            "store.migrate", target.location, details=report.source
+        )
+    finally:
+        target.close()
+        local.close()
+    _point_home_at(ctx, to)
+    out = ctx.out
+    if not ctx.json:
+        out.table(
+            ["table", "local", "team"],
+            [(name, count, report.target.get(name)) for name, count in report.source.items()],
+        )
+    out.success(
+        _("Migrated into {where}: every count equal. The local store is unchanged.").format(
+            where=target.location
+        )
+    )
+    out.result("success", report.to_dict())
