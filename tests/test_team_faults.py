@@ -1,0 +1,208 @@
+"""Faults of a team store on a real PostgreSQL server: down or unreachable, a wrong password, a
+missing database, a connection killed mid-import, the server stopped mid-command, a statement
+timeout, a connection lost during a token refresh. Each gives a clear message naming the host
+(never the password), its exit code, and nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from support.exactkit import advance, connect_inprocess, make_world
+from support.postgres import TEST_STORE_KEY, free_port
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "pw-Sekr1t-never-shown"
+
+
+def execute(url: str, sql: str, *args):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql, args)
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.fixture
+def team_url(postgres_server_private, monkeypatch):
+    """A team store on a server of the test's own (the tests stop and restart it)."""
+    from exactlink.adapters import crypto
+    from exactlink.services import team_store
+
+    url = postgres_server_private.create_schema()
+    team_store.create_schema(url, TEST_STORE_KEY)
+    monkeypatch.setenv("EXACTLINK_STORE", url)
+    monkeypatch.setenv("EXACTLINK_STORE_KEY", crypto.encode_key(TEST_STORE_KEY))
+    return url
+
+
+def test_server_down_names_the_host_and_exits_8(cli, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv("EXACTLINK_STORE", f"postgresql://anna@127.0.0.1:{port}/kantoor")
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    result = cli("--json", "portal", "list")
+    assert result.exit_code == 8
+    assert f"127.0.0.1:{port}/kantoor" in result.stderr
+    assert "Hint:" in result.stderr and "Unexpected" not in result.stderr
+    assert result.json()["errors"][0]["code"] == "store_unavailable"
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_wrong_password_and_missing_database(cli, postgres_server_private, monkeypatch):
+    server = postgres_server_private
+    server.execute(f"CREATE ROLE anna LOGIN PASSWORD 'right-{PASSWORD}'")
+    hba = server.data / "pg_hba.conf"
+    hba.write_text(
+        "local all all trust\n"
+        "host all anna 127.0.0.1/32 scram-sha-256\n"
+        "host all all 127.0.0.1/32 trust\n"
+    )
+    server.execute("SELECT pg_reload_conf()")
+    time.sleep(0.3)
+    monkeypatch.setenv("EXACTLINK_STORE", server.dsn(user="anna"))
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    wrong = cli("portal", "list")
+    assert wrong.exit_code == 8
+    assert "password authentication failed" in wrong.stderr
+    assert "pgpass" in wrong.stderr
+    assert PASSWORD not in wrong.stdout + wrong.stderr
+
+    monkeypatch.setenv("EXACTLINK_STORE", server.dsn("no_such_db"))
+    missing = cli("portal", "list")
+    assert missing.exit_code == 8
+    assert "no_such_db" in missing.stderr and "does not exist" in missing.stderr
+
+    monkeypatch.setenv("EXACTLINK_STORE", server.dsn())  # a database that is not a team store
+    foreign = cli("portal", "list")
+    assert foreign.exit_code == 1
+    assert "not an exactlink team store" in foreign.stderr and "store init" in foreign.stderr
+
+
+def _blocked_import(url: str, tmp_path, env_extra: dict | None = None):
+    """An import of 2,000 clients that blocks on its first insert (another session holds the
+    clients table); returns (process, locking connection, the import's backend pid)."""
+    import psycopg
+
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "exactlink", "portal", "create", "K", "--email", "k@k.be"],
+            env={**os.environ},
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    rows = "".join(f"Klant {i:05d};k{i}@example.be\n" for i in range(2000))
+    path = tmp_path / "big.csv"
+    path.write_text("name;email\n" + rows, encoding="utf-8")
+    holder = psycopg.connect(url)
+    holder.execute("LOCK TABLE clients IN EXCLUSIVE MODE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exactlink", "client", "import", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env_extra or {})},
+    )
+    deadline = time.monotonic() + 60
+    pid = None
+    while time.monotonic() < deadline and pid is None:
+        found = execute(
+            url,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'exactlink'"
+            " AND wait_event_type = 'Lock'",
+        )
+        pid = found[0][0] if found else None
+        time.sleep(0.05)
+    assert pid is not None or proc.poll() is not None, "the import never reached its insert"
+    return proc, holder, pid
+
+
+def test_a_killed_connection_mid_import_writes_nothing(cli, team_url, tmp_path):
+    proc, holder, pid = _blocked_import(team_url, tmp_path)
+    events_before = execute(team_url, "SELECT COUNT(*) FROM events")[0][0]
+    execute(team_url, "SELECT pg_terminate_backend(%s)", pid)
+    code = proc.wait(timeout=60)
+    _out, err = proc.communicate()
+    holder.close()
+    assert code == 8, err
+    assert "127.0.0.1" in err and "Hint:" in err
+    assert execute(team_url, "SELECT COUNT(*) FROM clients") == [(0,)]
+    assert execute(team_url, "SELECT COUNT(*) FROM events")[0][0] == events_before
+    # The store still works and the import completes.
+    again = cli("client", "import", str(tmp_path / "big.csv"))
+    assert again.exit_code == 0, again.stderr
+    assert execute(team_url, "SELECT COUNT(*) FROM clients") == [(2000,)]
+
+
+def test_a_statement_timeout_is_a_clear_error(team_url, tmp_path):
+    proc, holder, _pid = _blocked_import(
+        team_url, tmp_path, {"EXACTLINK_STORE_STATEMENT_TIMEOUT": "1"}
+    )
+    code = proc.wait(timeout=60)
+    _out, err = proc.communicate()
+    holder.close()
+    assert code == 1, err
+    assert "statement timeout" in err and "Unexpected" not in err
+    assert execute(team_url, "SELECT COUNT(*) FROM clients") == [(0,)]
+
+
+def test_the_server_stopped_mid_command(cli, team_url, tmp_path, postgres_server_private):
+    proc, holder, _pid = _blocked_import(team_url, tmp_path)
+    postgres_server_private.stop()
+    holder.close()
+    code = proc.wait(timeout=60)
+    _out, err = proc.communicate()
+    assert code == 8, err
+    assert "not available" in err
+    down = cli("client", "list")
+    assert down.exit_code == 8
+    postgres_server_private.start()
+    assert execute(team_url, "SELECT COUNT(*) FROM clients") == [(0,)]
+    assert cli("client", "list", "--json").stdout.strip() == "[]"
+
+
+def test_a_connection_lost_during_a_token_refresh_is_never_a_silent_loss(
+    team_url, sandbox_factory, cli, monkeypatch
+):
+    """The refresh's token call succeeds, then the store's connection dies before the new tokens
+    are written: the command fails (exit 8) and the next one marks the chain needs-reconnect
+    (Exact now refuses the old refresh token) instead of carrying on with lost tokens."""
+    import psycopg
+
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    advance(world.sb, 601)
+    execute(team_url, "UPDATE connections SET access_expires_at = %s", time.time() - 5)
+    holder = psycopg.connect(team_url)
+    holder.execute("LOCK TABLE secrets IN EXCLUSIVE MODE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exactlink", "exact", "api", "current/Me"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid = None
+    deadline = time.monotonic() + 60
+    while pid is None and time.monotonic() < deadline:
+        found = execute(
+            team_url,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'exactlink'"
+            " AND wait_event_type = 'Lock'",
+        )
+        pid = found[0][0] if found else None
+        time.sleep(0.05)
+    assert pid is not None, proc.communicate()
+    execute(team_url, "SELECT pg_terminate_backend(%s)", pid)
+    code = proc.wait(timeout=60)
+    _out, err = proc.communicate()
+    holder.close()
+    assert code == 8, err
+    after = cli("exact", "api", "current/Me")
+    assert after.exit_code == 5, after.stderr
+    assert "exactlink exact connect" in after.stderr
+    assert cli("exact", "status", "--json").json()["status"] == "needs-reconnect"
