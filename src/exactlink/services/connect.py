@@ -145,7 +145,9 @@ def connect(
     the chain a colleague already made for this owner is protected too."""
     warnings: list[str] = []
     if connected_by is not None and not force:
-        _refuse_a_colleagues_chain(connections, portal, client, app, connected_by)
+        from exactlink.services.team_store import refuse_a_colleagues_chain
+
+        refuse_a_colleagues_chain(connections, portal, client, app, connected_by)
     if client is None:
         # Before the browser: once the code is exchanged, the other chain is already dead.
         others = [
@@ -226,36 +228,6 @@ def connect(
         },
     )
     return ConnectResult(fresh, mode, warnings)
-
-
-def _refuse_a_colleagues_chain(
-    connections: ConnectionsLike,
-    portal: Portal,
-    client: Client | None,
-    app: AppSettings,
-    connected_by: Callable[[Connection], str],
-) -> None:
-    """On a team store a live chain of this owner is the whole firm's: connecting again (on any
-    computer) kills it for every colleague (reference §2.8), so it needs ``--force``."""
-    existing = connections.find(portal.id, client.id if client else None)
-    if existing is None or existing.status != CONNECTION_CONNECTED:
-        return
-    if (existing.base_url, existing.app_client_id) != (app.site, app.client_id):
-        return
-    raise Conflict(
-        _(
-            "The team store already holds a live connection for {owner} (Exact user {user}), "
-            "made by {who}. Connecting again ends that token chain for every colleague."
-        ).format(
-            owner=owner_label(portal, client),
-            user=existing.exact_username or "?",
-            who=connected_by(existing),
-        ),
-        hint=_(
-            "Use the existing connection (`exactlink exact status`), or pass --force if it "
-            "really must be made again."
-        ),
-    )
 
 
 def require_connection(

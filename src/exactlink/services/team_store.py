@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exactlink.adapters import crypto
 from exactlink.adapters.secrets import SecretStore
 from exactlink.adapters.store import team_secrets
 from exactlink.adapters.store.db import StoreError, utc_now
-from exactlink.errors import NotFound, UsageError
+from exactlink.errors import Conflict, NotFound, UsageError
 from exactlink.i18n import _
+from exactlink.models import CONNECTION_CONNECTED
+
+if TYPE_CHECKING:
+    from exactlink.models import Client, Connection, Portal
+    from exactlink.services.connect import ConnectionsLike
+    from exactlink.services.exact_app import AppSettings
 
 # The name under which a member's secret store (keyring or insecure file) keeps a store's key.
 KEY_ENV = "EXACTLINK_STORE_KEY"
@@ -218,3 +225,33 @@ def shared_app(db: Any) -> dict[str, Any] | None:
 
     value = team_secrets.read_meta(db).get("exact_app")
     return dict(json.loads(value)) if value else None
+
+
+def refuse_a_colleagues_chain(
+    connections: ConnectionsLike,
+    portal: Portal,
+    client: Client | None,
+    app: AppSettings,
+    connected_by: Callable[[Connection], str],
+) -> None:
+    """On a team store a live chain of this owner is the whole firm's: connecting again (on any
+    computer) kills it for every colleague (reference §2.8), so it needs ``--force``."""
+    existing = connections.find(portal.id, client.id if client else None)
+    if existing is None or existing.status != CONNECTION_CONNECTED:
+        return
+    if (existing.base_url, existing.app_client_id) != (app.site, app.client_id):
+        return
+    raise Conflict(
+        _(
+            "The team store already holds a live connection for {owner} (Exact user {user}), "
+            "made by {who}. Connecting again ends that token chain for every colleague."
+        ).format(
+            owner=f"{portal.name} / {client.name}" if client else portal.name,
+            user=existing.exact_username or "?",
+            who=connected_by(existing),
+        ),
+        hint=_(
+            "Use the existing connection (`exactlink exact status`), or pass --force if it "
+            "really must be made again."
+        ),
+    )
