@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _exact_home import connected_home, control, home_env  # noqa: E402
 from _installed import exactlink_command, installed_env  # noqa: E402
 from bench_startup import median_time  # noqa: E402
+
 from support.postgres import start_server  # noqa: E402
 
 THOUSAND = "name,vat\n" + "".join(f"Klant {i:04d},BE0403170701\n" for i in range(1000))

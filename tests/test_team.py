@@ -203,6 +203,9 @@ def test_connect_on_a_team_store_with_a_live_chain_needs_force_and_says_who(
         "exact", "connect", "--no-browser", "--force", input=world.consent() + "\n", env=in_b
     )
     assert forced.exit_code == 0, forced.stderr
+    connects = [e for e in cli("log", "--json").json() if e["action"] == "exact.connect"]
+    assert len(connects) == 2
+    assert all(e["exact_user"] and e["host"] == socket.gethostname() for e in connects)
     assert cli("exact", "api", "current/Me").exit_code == 0  # home A uses the new chain
 
 

@@ -149,3 +149,31 @@ def test_store_key_from_the_environment(cli, team, monkeypatch):
     wrong = cli("exact", "app", "show", env=env)
     assert wrong.exit_code == 9
     assert json.dumps(os.environ.get("EXACTLINK_STORE_KEY")) not in wrong.stderr
+
+
+def test_init_and_join_keep_the_key_in_the_real_keyring(cli, team, real_keyring):
+    url, anna, bram = team
+    made = cli("--json", "store", "init", url, env=in_home(anna))
+    assert made.exit_code == 0, made.stderr
+    key = made.json()["data"]["store_key"]
+    joined = cli("store", "join", url, input=key + "\n", env=in_home(bram))
+    assert joined.exit_code == 0, joined.stderr
+    app = cli(
+        "exact",
+        "app",
+        "set",
+        "--client-id",
+        "app-1",
+        "--redirect-uri",
+        "https://k.example/r",
+        input="s3cr3t-client\n",
+        env=in_home(anna),
+    )
+    assert app.exit_code == 0, app.stderr
+    # Bram's home reads the sealed client secret with the key from his keyring.
+    shown = cli("--json", "exact", "app", "show", env=in_home(bram))
+    assert shown.exit_code == 0, shown.stderr
+    for home in (anna, bram):
+        for path in home.rglob("*"):
+            if path.is_file():
+                assert key.encode() not in path.read_bytes(), path

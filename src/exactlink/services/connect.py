@@ -226,6 +226,7 @@ def connect(
             "storage": secrets.backend_name,
             "forced": force,
         },
+        exact_user=fresh.exact_username,
     )
     return ConnectResult(fresh, mode, warnings)
 
