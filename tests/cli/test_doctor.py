@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from support.exactkit import advance, connected, control, make_world, seed_clients, stats
+
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def checks(result) -> dict[str, dict]:

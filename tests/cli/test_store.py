@@ -177,3 +177,16 @@ def test_init_and_join_keep_the_key_in_the_real_keyring(cli, team, real_keyring)
         for path in home.rglob("*"):
             if path.is_file():
                 assert key.encode() not in path.read_bytes(), path
+
+
+def test_init_refuses_a_database_that_holds_other_tables(cli, team, postgres_server):
+    url, anna, _bram = team
+    schema = url.rsplit("%3D", 1)[1]
+    postgres_server.execute(f'CREATE TABLE "{schema}".clients (id int)')
+    refused = cli("store", "init", url, "--insecure-storage", env=in_home(anna))
+    assert refused.exit_code == 1
+    assert "not empty" in refused.stderr and "clients" in refused.stderr
+    assert "Unexpected" not in refused.stderr
+    assert postgres_server.execute(
+        f"SELECT to_regclass('\"{schema}\".exactlink_schema') IS NULL"
+    ) == [(True,)]

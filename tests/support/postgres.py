@@ -285,3 +285,13 @@ def query_store(home, sql: str, *args) -> list[tuple]:
         return [tuple(row) for row in store.db.execute(sql, args).fetchall()]
     finally:
         store.close()
+
+
+def secret_names(home) -> set[str]:
+    """The names of the secrets stored for ``home``: the insecure file's keys on the local store,
+    the sealed ``secrets`` rows on a team store."""
+    import json
+
+    if os.environ.get("EXACTLINK_STORE"):
+        return {row[0] for row in query_store(home, "SELECT name FROM secrets")}
+    return set(json.loads((home / "secrets-insecure.json").read_text()))

@@ -196,6 +196,18 @@ def create(db: PostgresDatabase) -> None:
                 ),
                 hint=_("Join it instead: `exactlink store join URL`."),
             )
+        taken = [
+            name
+            for name in ("portals", "clients", "connections", "events", "secrets", "store_meta")
+            if db.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]
+        ]
+        if taken:
+            raise StoreError(
+                _("The database {where} is not empty: it has a table {table}.").format(
+                    where=db.location, table=taken[0]
+                ),
+                hint=_("Use an empty database (CREATE DATABASE exactlink), see docs/team.md."),
+            )
         db.run_script("CREATE TABLE exactlink_schema (version INTEGER NOT NULL)")
         db.execute("INSERT INTO exactlink_schema (version) VALUES (0)")
         _apply(db, 0)
