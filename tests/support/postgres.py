@@ -295,3 +295,20 @@ def secret_names(home) -> set[str]:
     if os.environ.get("EXACTLINK_STORE"):
         return {row[0] for row in query_store(home, "SELECT name FROM secrets")}
     return set(json.loads((home / "secrets-insecure.json").read_text()))
+
+
+def secret_values(home) -> dict[str, str]:
+    """Every stored secret of ``home`` in plain text (the insecure file on the local store; the
+    sealed rows opened with the test key on a team store)."""
+    import json
+
+    if os.environ.get("EXACTLINK_STORE"):
+        from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+        store = open_store(home)
+        try:
+            sealed = TeamSecretStore(store.db, TEST_STORE_KEY)
+            return {name: sealed.get(name) or "" for name in sealed.names()}
+        finally:
+            store.close()
+    return dict(json.loads((home / "secrets-insecure.json").read_text()))
