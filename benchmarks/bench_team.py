@@ -148,11 +148,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("startup", "race"), help="run one of the two")
     args = parser.parse_args()
     server = start_server()
     try:
-        print(json.dumps({"startup": startup(server, args.runs)}))
-        print(json.dumps({"race": race(server, args.processes, args.rounds)}))
+        if args.only in (None, "startup"):
+            print(json.dumps({"startup": startup(server, args.runs)}))
+        if args.only in (None, "race"):
+            print(json.dumps({"race": race(server, args.processes, args.rounds)}))
     finally:
         server.stop()
 
