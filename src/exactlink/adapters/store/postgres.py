@@ -92,6 +92,8 @@ def translate(sql: str) -> str:
             return "%%"
         if match.group(1):
             return f"%({match.group(1)})s"
+        if text[0] in "'\"":
+            return text.replace("%", "%%")  # psycopg reads % everywhere, literals included
         return text
 
     return _TOKEN.sub(swap, sql)
@@ -170,7 +172,7 @@ class PostgresDatabase:
         query = translate(sql) + (" RETURNING id" if returning else "")
         with self._errors():
             cursor = self._conn.cursor(row_factory=_row_factory)
-            cursor.execute(query, params or None)
+            cursor.execute(query, params)  # always params, so %% always means %
             lastrowid = None
             if returning:
                 row = cursor.fetchone()
@@ -230,6 +232,13 @@ class PostgresDatabase:
     def _errors(self) -> Iterator[None]:
         try:
             yield
+        except pg_errors.InsufficientPrivilege as exc:
+            raise StoreError(
+                _("The team store {where} refused: {error}").format(
+                    where=self.location, error=first_line(exc)
+                ),
+                hint=_("Ask the firm's administrator for the member grants in docs/team.md."),
+            ) from None
         except (pg_errors.IntegrityError, pg_errors.ProgrammingError, LockTimeout):
             raise  # our own SQL or a constraint: a bug report is the right answer
         except pg_errors.QueryCanceled as exc:
