@@ -146,8 +146,16 @@ def test_no_secret_in_a_pg_dump_or_any_output(
     connected = connect_inprocess(world, cli, monkeypatch)
     assert connected.exit_code == 0
     assert cli("portal", "use", world.portal, env={"EXACTLINK_HOME": str(home_b)}).exit_code == 0
-    me = cli("exact", "api", "current/Me", env={"EXACTLINK_HOME": str(home_b)})
+    advance(world.sb, 601)  # a refresh too, with the HTTP debug log on
+    execute(url, "UPDATE connections SET access_expires_at = %s", time.time() - 5)
+    me = cli(
+        "exact",
+        "api",
+        "current/Me",
+        env={"EXACTLINK_HOME": str(home_b), "EXACTLINK_DEBUG_HTTP": "1"},
+    )
     assert me.exit_code == 0, me.stderr
+    assert "token" in me.stderr.lower()  # the debug log shows the token call, redacted
 
     from exactlink.adapters import crypto
     from exactlink.adapters.store.postgres import open_database

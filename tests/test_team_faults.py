@@ -206,3 +206,46 @@ def test_a_connection_lost_during_a_token_refresh_is_never_a_silent_loss(
     assert after.exit_code == 5, after.stderr
     assert "exactlink exact connect" in after.stderr
     assert cli("exact", "status", "--json").json()["status"] == "needs-reconnect"
+
+
+def test_libpq_settings_and_pgpass_carry_the_login(
+    cli, postgres_server_private, monkeypatch, tmp_path
+):
+    """PGHOST/PGPORT/PGUSER and a password file work; the password is in no output, no file of
+    the home, and not in config."""
+    from exactlink.services import team_store
+
+    server = postgres_server_private
+    server.execute(f"CREATE ROLE anna LOGIN SUPERUSER PASSWORD 'right-{PASSWORD}'")
+    (server.data / "pg_hba.conf").write_text(
+        "local all all trust\nhost all anna 127.0.0.1/32 scram-sha-256\n"
+        "host all all 127.0.0.1/32 trust\n"
+    )
+    server.execute("SELECT pg_reload_conf()")
+    time.sleep(0.3)
+    url = server.create_schema()
+    team_store.create_schema(url, TEST_STORE_KEY)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{server.port}:*:anna:right-{PASSWORD}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.delenv("EXACTLINK_STORE", raising=False)
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(server.port))
+    monkeypatch.setenv("PGUSER", "anna")
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    bare = "postgresql:///postgres?" + url.split("?", 1)[1]
+    from exactlink.adapters import crypto
+
+    joined = cli(
+        "store", "join", bare, "--insecure-storage", input=crypto.encode_key(TEST_STORE_KEY)
+    )
+    assert joined.exit_code == 0, joined.stderr
+    assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+    status = cli("store", "status", "--json")
+    assert status.json()["location"] == f"127.0.0.1:{server.port}/postgres"
+    home = tmp_path / "home"
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+    assert PASSWORD not in status.stdout + status.stderr + joined.stdout + joined.stderr
+    assert execute(url, "SELECT os_user FROM events WHERE action = 'portal.create'")
