@@ -160,6 +160,10 @@ class _Doctor:
             )
             return
         self.store = store
+        if store.is_team:
+            where = store.location
+            self.add("store", OK, _("Team store reachable ({where}).").format(where=where))
+            return
         self.add("store", OK, _("Local store readable ({path}).").format(path=store.path))
 
     def check_config(self) -> None:
