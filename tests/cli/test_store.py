@@ -190,3 +190,45 @@ def test_init_refuses_a_database_that_holds_other_tables(cli, team, postgres_ser
     assert postgres_server.execute(
         f"SELECT to_regclass('\"{schema}\".exactlink_schema') IS NULL"
     ) == [(True,)]
+
+
+def test_the_member_grants_in_the_docs_work_and_keep_the_log_append_only(
+    cli, postgres_server, tmp_path, monkeypatch
+):
+    """docs/team.md's roles and grants, applied as written: a member runs the daily commands,
+    rotates the key, and cannot change or delete an event."""
+    import re
+    from pathlib import Path
+
+    import psycopg
+
+    monkeypatch.delenv("EXACTLINK_STORE", raising=False)
+    monkeypatch.delenv("EXACTLINK_STORE_KEY", raising=False)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "team.md").read_text("utf-8")
+    block = next(b for b in re.findall(r"```sql\n(.*?)```", docs, re.S) if "exactlink_member" in b)
+    postgres_server.create_database("exactlink")
+    owner = postgres_server.dsn("exactlink")
+    anna = tmp_path / "anna"
+    made = cli("--json", "store", "init", owner, "--insecure-storage", env=in_home(anna))
+    assert made.exit_code == 0, made.stderr
+    key = made.json()["data"]["store_key"]
+    postgres_server.execute(block.replace("'...'", "'pw'"), dbname="exactlink")
+
+    bram = tmp_path / "bram"
+    member = postgres_server.dsn("exactlink", user="bram")
+    env = in_home(bram)
+    assert cli("store", "join", member, "--insecure-storage", input=key, env=env).exit_code == 0
+    for args in (
+        ("portal", "create", "K", "--email", "k@k.be"),
+        ("client", "add", "Bakkerij Peeters BV", "--access-granted"),
+        ("client", "update", "Bakkerij Peeters BV", "--email", "jan@peeters.be"),
+        ("exact", "app", "set", "--client-id", "a", "--redirect-uri", "https://k.example/r"),
+        ("client", "remove", "Bakkerij Peeters BV", "--yes"),
+        ("store", "key", "rotate"),
+    ):
+        done = cli(*args, input="secret\n", env=env)
+        assert done.exit_code == 0, (args, done.stderr)
+    with psycopg.connect(member, autocommit=True) as conn:
+        for sql in ("UPDATE events SET action = 'x'", "DELETE FROM events", "TRUNCATE events"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
