@@ -249,3 +249,97 @@ def test_libpq_settings_and_pgpass_carry_the_login(
             assert PASSWORD.encode() not in path.read_bytes(), path
     assert PASSWORD not in status.stdout + status.stderr + joined.stdout + joined.stderr
     assert execute(url, "SELECT os_user FROM events WHERE action = 'portal.create'")
+
+
+def _certificates(folder, owner_kwargs):
+    """A throwaway CA and a server certificate for 127.0.0.1 (key 0600, owned by the server's
+    user); returns (ca.pem, another CA's pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def ca(label):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(label))
+            .issuer_name(name(label))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    ca_key, ca_cert = ca("exactlink test CA")
+    _other_key, other_cert = ca("another CA")
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("db.kantoor.test"))
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (folder / "server.crt").write_bytes(server_cert.public_bytes(pem))
+    key_path = folder / "server.key"
+    key_path.write_bytes(
+        server_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    if owner_kwargs:
+        for path in (folder / "server.crt", key_path):
+            os.chown(path, owner_kwargs["user"], owner_kwargs["group"])
+    (folder / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (folder / "other-ca.pem").write_bytes(other_cert.public_bytes(pem))
+    return folder / "ca.pem", folder / "other-ca.pem"
+
+
+def test_tls_verify_full(cli, postgres_server_private, monkeypatch, tmp_path):
+    """sslmode=verify-full in the URL: the server's certificate is checked against the firm's
+    CA and the host; a server the CA did not sign is refused (exit 8), naming the host."""
+    from exactlink.adapters import crypto
+    from exactlink.services import team_store
+
+    server = postgres_server_private
+    ca, other = _certificates(server.data, server.user_kwargs)
+    server.execute("ALTER SYSTEM SET ssl = on")
+    server.execute("ALTER SYSTEM SET ssl_cert_file = 'server.crt'")
+    server.execute("ALTER SYSTEM SET ssl_key_file = 'server.key'")
+    server.execute("SELECT pg_reload_conf()")
+    time.sleep(0.5)
+    url = server.create_schema()
+    team_store.create_schema(url, TEST_STORE_KEY)
+    tls = url + f"&sslmode=verify-full&sslrootcert={ca}"
+    monkeypatch.setenv("EXACTLINK_STORE", tls)
+    monkeypatch.setenv("EXACTLINK_STORE_KEY", crypto.encode_key(TEST_STORE_KEY))
+    assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+    used = execute(tls, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    assert used == [(True,)]
+
+    monkeypatch.setenv("EXACTLINK_STORE", url + f"&sslmode=verify-full&sslrootcert={other}")
+    refused = cli("portal", "list")
+    assert refused.exit_code == 8
+    assert f"127.0.0.1:{server.port}" in refused.stderr
+    assert "certificate" in refused.stderr
