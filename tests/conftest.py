@@ -8,5 +8,6 @@ pytest_plugins = [
     "support.cli",
     "support.real",
     "support.sandbox",
+    "support.relayhost",
     "support.postgres",
 ]

@@ -102,7 +102,7 @@ def test_key_rotate_reencrypts_and_the_old_key_is_refused(cli, team):
         "--client-id",
         "app-1",
         "--redirect-uri",
-        "https://kantoor.example/exact",
+        "https://www.kantoor-peeters.be/exact",
         input="s3cr3t-client\n",
         env=in_home(anna),
     )
@@ -139,7 +139,7 @@ def test_store_key_from_the_environment(cli, team, monkeypatch):
             "--client-id",
             "a",
             "--redirect-uri",
-            "https://x.example/r",
+            "https://www.kantoor-peeters.be/r",
             input="sec\n",
             env=env,
         ).exit_code
@@ -165,7 +165,7 @@ def test_init_and_join_keep_the_key_in_the_real_keyring(cli, team, real_keyring)
         "--client-id",
         "app-1",
         "--redirect-uri",
-        "https://k.example/r",
+        "https://www.kantoor-peeters.be/callback",
         input="s3cr3t-client\n",
         env=in_home(anna),
     )
@@ -222,7 +222,15 @@ def test_the_member_grants_in_the_docs_work_and_keep_the_log_append_only(
         ("portal", "create", "K", "--email", "k@k.be"),
         ("client", "add", "Bakkerij Peeters BV", "--access-granted"),
         ("client", "update", "Bakkerij Peeters BV", "--email", "jan@peeters.be"),
-        ("exact", "app", "set", "--client-id", "a", "--redirect-uri", "https://k.example/r"),
+        (
+            "exact",
+            "app",
+            "set",
+            "--client-id",
+            "a",
+            "--redirect-uri",
+            "https://www.kantoor-peeters.be/callback",
+        ),
         ("client", "remove", "Bakkerij Peeters BV", "--yes"),
         ("store", "key", "rotate"),
     ):

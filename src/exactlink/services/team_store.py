@@ -77,14 +77,9 @@ class TeamInfo:
 
 
 def _who() -> str:
-    import getpass
-    import socket
+    from exactlink.adapters.store.events import os_identity
 
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return os_identity()
 
 
 def create_schema(url: str, key: bytes) -> TeamInfo:

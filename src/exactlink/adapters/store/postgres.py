@@ -80,9 +80,15 @@ def has_password(url: str) -> bool:
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
 
 
+# SQLite's JSON accessor on the TEXT ``details`` column, as PostgreSQL's.
+_JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?), '\$\.(\w+)'\)")
+
+
 @functools.lru_cache(maxsize=512)
 def translate(sql: str) -> str:
-    """SQLite's ``?`` / ``:name`` parameters as psycopg's ``%s`` / ``%(name)s`` (quotes kept)."""
+    """SQLite's ``?`` / ``:name`` parameters as psycopg's ``%s`` / ``%(name)s`` (quotes kept),
+    and SQLite's ``json_extract(col, '$.key')`` as ``(col::json ->> 'key')``."""
+    sql = _JSON_EXTRACT.sub(r"(\1::json ->> '\2')", sql)
 
     def swap(match: re.Match[str]) -> str:
         text = match.group(0)

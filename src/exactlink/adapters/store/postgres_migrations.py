@@ -82,7 +82,7 @@ CREATE TABLE activations (
     matched_by    TEXT NOT NULL,
     activated_at  TEXT NOT NULL
 );
-CREATE INDEX activations_division ON activations (connection_id, division);
+CREATE UNIQUE INDEX activations_division ON activations (connection_id, division);
 
 CREATE TABLE divisions (
     connection_id   BIGINT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
