@@ -241,6 +241,10 @@ def test_migrate_a_local_store_with_a_thousand_clients(
     assert add.exit_code == 0, add.stderr
     assert cli("exact", "divisions", "--refresh").exit_code == 0
     activated = cli("--json", "exact", "activate", "--all")
+    calls = ("exact.connect", "exact.divisions.refresh", "exact.activate")
+    exact_events = [e for e in cli("log", "--json").json() if e["action"] in calls]
+    assert {e["action"] for e in exact_events} == set(calls)
+    assert all(e["exact_user"] for e in exact_events)  # the Exact login of each Exact call
     assert activated.exit_code in (0, 10, 6, 4), activated.stderr  # some seed clients are refused
     local_db = isolated_home / "state.db"
 
