@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs")
+HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs", "psycopg", "cryptography")
 
 PROBE = """
 import runpy, sys
@@ -110,7 +110,7 @@ COMMAND_MODULES = [
     f"exactlink.cli.commands.{name}"
     for name in (
         *("portal", "client", "exact", "exact_group", "exact_connect", "activation"),
-        *("doctor", "log", "support", "demo", "docs"),
+        *("doctor", "log", "support", "demo", "docs", "store"),
     )
 ]
 

@@ -71,6 +71,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exact": ("exactlink.cli.commands.exact_group", "app"),
     "doctor": ("exactlink.cli.commands.doctor", "doctor"),
     "log": ("exactlink.cli.commands.log", "log"),
+    "store": ("exactlink.cli.commands.store", "app"),
     "support": ("exactlink.cli.commands.support", "app"),
     "sandbox": ("exactlink.cli.commands.sandbox", "app"),
     "demo": ("exactlink.cli.commands.demo", "demo"),
@@ -91,6 +92,7 @@ SUMMARIES: dict[str, str] = {
     "sandbox": "A local Exact Online for tests, demos and rehearsals.",
     "demo": "Run the whole job against a local Exact Online.",
     "docs": "Print a guide from the installed package (no network).",
+    "store": "The store: local, or a team store on PostgreSQL.",
 }
 
 

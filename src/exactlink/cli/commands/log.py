@@ -16,7 +16,7 @@ def log(
 ) -> None:
     """Show the audit trail of every change.
 
-    When, which OS user, what changed, on which portal and client.
+    When, which OS user on which computer, what changed, on which portal and client.
     """
     from exactlink.cli.context import app_context
 
@@ -27,6 +27,6 @@ def log(
         ctx.out.json([event.to_dict() for event in events])
         return
     ctx.out.table(
-        ["when", "user", "action", "portal", "client", "subject"],
-        [(e.at, e.os_user, e.action, e.portal, e.client, e.subject) for e in events],
+        ["when", "user", "host", "action", "portal", "client", "subject"],
+        [(e.at, e.os_user, e.host, e.action, e.portal, e.client, e.subject) for e in events],
     )
