@@ -2,11 +2,22 @@
 
 * ``sandbox``: a fresh ``Sandbox(clients=12, seed=1)``, started before and stopped after the test.
 * ``sandbox_factory(**kwargs)``: start sandboxes with any arguments; all stopped at teardown.
+
+Both use the sandbox's default, the **strict** profile (as strict as Exact Online). A test that
+needs the forgiving behaviour says so by name: ``sandbox_factory(profile="lenient")``, or opts out
+of one rule by its switch name.
 """
 
 from __future__ import annotations
 
 import pytest
+
+# UNTIL RELAY MODE LANDS (the `connect` branch): exactlink's loopback connect registers
+# http://127.0.0.1:PORT/callback, which strict Exact refuses (a public HTTPS redirect URI only).
+# Tests that connect through such a loopback redirect opt out of exactly that ONE strict rule, by
+# this name; every other strict rule stays on for them. Remove the opt-out (grep for
+# LOOPBACK_REDIRECT_OPT_OUT) once connect registers a public HTTPS relay page instead.
+LOOPBACK_REDIRECT_OPT_OUT = {"require_public_https_redirect": False}
 
 
 @pytest.fixture

@@ -152,6 +152,15 @@ def _reason_header(response: requests.Response) -> str | None:
     return (response.headers.get("Reason") or "").split(":", 1)[0].strip() or None
 
 
+def _error_block(response: requests.Response) -> bool:
+    """Exact's hourly error block, by status (4xx) and header or body ("too many errors")."""
+    if not 400 <= response.status_code < 500:
+        return False
+    if _reason_header(response) == "ErrorLimitExceeded":
+        return True
+    return "too many errors" in odata_message(response).lower()
+
+
 def _reason(response: requests.Response, message: str) -> str | None:
     header = _reason_header(response)
     if header:
@@ -289,6 +298,9 @@ class ExactClient:
                 refreshed = True
                 token = self.tokens.after_unauthorized(token)
                 continue
+            if _error_block(response):
+                # Recognised by status or body: Exact's answer while blocked is [U] (§5.1).
+                raise self._blocked(method, endpoint, division, response)
             if status == 429:
                 wait = self._too_many(method, endpoint, division, response, waits)
                 waits += 1
@@ -320,6 +332,21 @@ class ExactClient:
                 details={"division": division} if division is not None else None,
             )
 
+    def _blocked(
+        self, method: str, endpoint: str, division: int | None, response: requests.Response
+    ) -> RateLimited:
+        """The hourly error block (§5.1): never retried, since retrying extends it."""
+        where = str(division) if division is not None else endpoint
+        message = odata_message(response)
+        self._record(method, endpoint, division, response, message, "ErrorLimitExceeded")
+        return RateLimited(
+            _(
+                "Exact blocked the app on {endpoint} in {where} for an hour: too many errors."
+            ).format(endpoint=endpoint, where=where),
+            hint=_("Fix the cause first (`exactlink doctor`); retrying extends the block."),
+            details={"division": division, "reason": "ErrorLimitExceeded"},
+        )
+
     def _pause(self, seconds: float, why: str, division: int | None = None) -> None:
         """Sleep in steps of at most a second, telling ``on_wait`` what is left (countdown)."""
         remaining = max(0.0, seconds)
@@ -343,18 +370,7 @@ class ExactClient:
     ) -> float:
         """How long to wait before retrying a 429, or ``RateLimited`` when waiting is useless."""
         h = response.headers
-        message = odata_message(response)
-        reason = _reason_header(response)
         where = str(division) if division is not None else endpoint
-        if reason == "ErrorLimitExceeded" or "too many errors" in message.lower():
-            self._record(method, endpoint, division, response, message, reason)
-            raise RateLimited(
-                _(
-                    "Exact blocked the app on {endpoint} in {where} for an hour: too many errors."
-                ).format(endpoint=endpoint, where=where),
-                hint=_("Fix the cause first (`exactlink doctor`); retrying extends the block."),
-                details={"division": division, "reason": "ErrorLimitExceeded"},
-            )
         if _int(h.get("X-RateLimit-Remaining")) == 0:
             reset = _reset_ms(h.get("X-RateLimit-Reset"))
             at = (
@@ -466,7 +482,7 @@ class ExactClient:
             records = self.collection(f"{int(first)}/system/Divisions", params)
         except ExactRefused as refused:
             if refused.status != 403 or via is None or int(via) == int(first):
-                raise
+                raise _current_not_granted(refused, int(first)) from None
             records = self.collection(f"{int(via)}/system/Divisions", params)
         return [convert_dates(r) for r in records if isinstance(r, dict)]
 
@@ -486,6 +502,27 @@ class ExactClient:
         if found is None and self.recorder is not None:
             found = self.recorder.rate_limit(self.connection.id, int(division))
         return found
+
+
+def _current_not_granted(refused: ExactRefused, current: int) -> ExactRefused:
+    """§4.2 [R]: the list through a current administration the app was not granted fails."""
+    if refused.reason != REASON_NOT_IN_SCOPE:
+        return refused
+    return ExactRefused(
+        _(
+            "Exact refuses the administration list: your current administration in Exact Online "
+            "({d}) is not granted to the app."
+        ).format(d=current),
+        hint=_(
+            "In Exact Online, Mijn Exact Online > Beveiligingscentrum > Machtigingen voor mijn "
+            "apps > the app > Administraties beheren: add administration {d} (or switch to a "
+            "granted administration in Exact Online), then run `exactlink exact divisions "
+            "--refresh`."
+        ).format(d=current),
+        status=refused.status,
+        reason=REASON_NOT_IN_SCOPE,
+        details={"division": current},
+    )
 
 
 def _json_or_none(response: requests.Response) -> Any:

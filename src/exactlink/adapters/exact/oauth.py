@@ -170,13 +170,10 @@ def _token_call(
     form: dict[str, str],
     clock: Any = time.time,
 ) -> TokenSet:
-    from urllib.parse import quote_plus
-
     body = {**form, "client_id": app.client_id, "client_secret": app.client_secret}
-    # The credentials go in the body (§2.4 [C]); HTTP Basic as well, form-encoded as RFC 6749
-    # §2.3.1 asks, for servers that want it ([U]).
-    basic = (quote_plus(app.client_id), quote_plus(app.client_secret))
-    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body, auth=basic)
+    # The credentials go in the body (§2.4 [C]) and only there: RFC 6749 §2.3 forbids a second
+    # method in the same request (no HTTP Basic as well), and strict servers refuse it.
+    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body)
     now = clock()
     if response.status_code == 200:
         return _parse_tokens(response, now)
@@ -215,7 +212,22 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
     error = str(payload.get("error") or "")
     description = str(payload.get("error_description") or "")
     text = description.lower()
-    if reason_header.startswith("TooEarlyToRefreshTokens") or "access_token not expired" in text:
+    if reason_header.startswith("ErrorLimitExceeded") or "too many errors" in text:
+        return RateLimited(
+            _("Exact blocked the app's token requests for an hour: too many errors."),
+            hint=_("Wait for the block to end; retrying extends it. `exactlink doctor` explains."),
+            details={"reason": "ErrorLimitExceeded"},
+        )
+    too_early = "access_token not expired" in text
+    if grant == "authorization_code" and (reason_header.startswith("TooEarly") or too_early):
+        # The 570 s rule counts from any token issue, the code exchange included (review item 2).
+        return TooEarly(
+            _("Exact refused the new connection: this login got tokens less than 570 s ago."),
+            hint=_("Wait 10 minutes, then run `exactlink exact connect` again."),
+            status=status,
+            reason="TooEarlyToRefreshTokens",
+        )
+    if reason_header.startswith("TooEarlyToRefreshTokens") or too_early:
         return TooEarly(
             _("Exact refused a token refresh: the access token has not expired yet (570 s rule)."),
             status=status,
