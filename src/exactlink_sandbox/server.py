@@ -65,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         # A client that sends half a request (or nothing) is cut off, not waited for forever:
         # the socket timeout makes the read fail and the server closes the connection.
-        self.timeout = self.sandbox.settings.request_timeout_seconds
+        self.request.settimeout(self.sandbox.settings.request_timeout_seconds)
         super().setup()
 
     # ------------------------------------------------------------------ plumbing

@@ -9,7 +9,7 @@ Every switch can still be set on top of a profile; ``docs/sandbox.md`` has one t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 
 PROFILES = ("strict", "lenient")
 
@@ -135,7 +135,8 @@ class Settings:
             raise ValueError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
         settings = cls()
         if profile == "lenient":
-            settings = replace(settings, **LENIENT)
+            for key, value in LENIENT.items():
+                setattr(settings, key, value)
         return settings
 
     def update(self, values: dict, *, only: tuple[str, ...] | None = None) -> None:

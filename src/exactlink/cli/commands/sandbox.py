@@ -41,9 +41,17 @@ def sandbox_serve(
         str | None,
         typer.Option(
             "--redirect-uri",
-            help="Redirect URI registered for the app (default http://127.0.0.1:8765/callback).",
+            help="Redirect URI registered for the app (strict default "
+            "https://auth.exactlink.test/callback; must be public HTTPS unless lenient).",
         ),
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="strict (as strict as Exact Online, the default) or lenient (for old clients).",
+        ),
+    ] = "strict",
     switch: Annotated[
         list[str] | None,
         typer.Option(
@@ -56,7 +64,9 @@ def sandbox_serve(
     """Run a local Exact Online in the foreground until Ctrl-C.
 
     Prints the base URL, the registered app (client id, secret, redirect URI) and the logins;
-    with --json one JSON line instead. Test controls live under /_sandbox/ (docs/sandbox.md).
+    with --json one JSON line instead. --profile strict (the default) behaves as strictly as Exact
+    Online; --switch changes one rule on top of it. Test controls live under /_sandbox/
+    (docs/sandbox.md).
     """
     import json
     import signal
@@ -70,7 +80,13 @@ def sandbox_serve(
     switches = dict(_parse_switch(item) for item in switch or [])
     try:
         sb = Sandbox(
-            clients=clients, seed=seed, port=port, redirect_uri=redirect_uri, host=host, **switches
+            clients=clients,
+            seed=seed,
+            port=port,
+            redirect_uri=redirect_uri,
+            host=host,
+            profile=profile,
+            **switches,
         )
     except ValueError as exc:
         raise UsageError(str(exc), hint=_("See docs/sandbox.md for hosts and switches.")) from None
@@ -107,6 +123,7 @@ def sandbox_serve(
                 "seed_url": f"{sb.base_url}/_sandbox/seed",
                 "clients": clients,
                 "seed": seed,
+                "profile": sb.profile,
                 "firm": data["firm"],
                 "logins": [
                     {k: login[k] for k in ("username", "password", "role", "full_name", "company")}
@@ -124,6 +141,7 @@ def sandbox_serve(
                     ("redirect URI", app_info["redirect_uri"]),
                     ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
                     ("clients", clients),
+                    ("profile", sb.profile),
                     ("seed", f"{sb.base_url}/_sandbox/seed"),
                 ]
             )
