@@ -7,7 +7,6 @@ The rules are in ``docs/exact-rules.md``; which of them apply is in the engine's
 from __future__ import annotations
 
 import ipaddress
-import json
 import secrets
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -341,7 +340,7 @@ def _exchange_code(engine: Engine, client_id: str, form: dict[str, str], site: s
         if old.state in ("current", "rotated"):
             old.state = "obsoleted"
     chain.generation += 1
-    return _issue(engine, key, chain, counts=counts, reason="code", site=site)
+    return _issue(engine, key, chain, counts=counts, reason="code", site=site)[0]
 
 
 def _refresh_refusal(engine: Engine, record: RefreshRecord | None, client_id: str, site: str):
@@ -403,14 +402,16 @@ def _refresh(engine: Engine, client_id: str, form: dict[str, str], site: str) ->
     if grace and successor is not None:
         successor.state = "rotated"
         successor.successor = None
-    reply = _issue(engine, record.key, chain, counts=True, reason="refresh", site=site)
-    record.successor = json.loads(reply.body)["refresh_token"]
+    reply, record.successor = _issue(
+        engine, record.key, chain, counts=True, reason="refresh", site=site
+    )
     return reply
 
 
 def _issue(
     engine: Engine, key: tuple[str, str], chain: Chain, *, counts: bool, reason: str, site: str
-) -> Reply:
+) -> tuple[Reply, str]:
+    """Issue an access and a refresh token; the reply and the new refresh token."""
     now = engine.now()
     s = engine.settings
     access = _opaque(engine, site, "AAEAA", s.token_length, 48)
@@ -428,7 +429,7 @@ def _issue(
         chain.last_success = now
     chain.day_calls += 1
     engine.token_successes[reason] += 1
-    return Reply.json(
+    reply = Reply.json(
         200,
         {
             "access_token": access,
@@ -438,6 +439,7 @@ def _issue(
         },
         [("Cache-Control", "no-store"), ("Pragma", "no-cache")],
     )
+    return reply, refresh
 
 
 def _chain_tokens(engine: Engine, chain: Chain) -> list[RefreshRecord]:
