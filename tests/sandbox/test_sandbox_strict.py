@@ -164,6 +164,18 @@ def test_system_divisions_through_a_non_granted_division_is_refused(sandbox):
     assert ok.status_code == 200 and ok.json()["d"]["results"]
 
 
+def test_system_divisions_through_a_division_the_login_cannot_access_is_refused(sandbox):
+    token = connect(sandbox)["access_token"]
+    no_access = next(c["division"] for c in sandbox.seed["companies"] if not c["login_has_access"])
+    refused = api_get(sandbox, token, f"{no_access}/system/Divisions")
+    assert refused.status_code == 403
+    assert refused.headers["Reason"] == "NoDivisionAccess"
+    assert refused.json()["error"]["message"]["value"] == "Forbidden"
+    assert (
+        api_get(sandbox, token, f"{usable_division(sandbox)}/system/Divisions").status_code == 200
+    )
+
+
 def test_endpoint_outside_the_app_scopes_is_403_scope_violated(sandbox):
     token = connect(sandbox)["access_token"]
     division = usable_division(sandbox)
