@@ -20,18 +20,54 @@ a :class:`Reporter` the CLI provides.
 
 from __future__ import annotations
 
-from exactlink.services.demo.cast import Cast, clients_csv
-from exactlink.services.demo.run import (
-    DemoOptions,
-    DemoSummary,
-    DemoWorld,
-    OpenWorld,
-    failed_checks,
-    run_demo,
-)
-from exactlink.services.demo.runner import ConsentFailed, DemoFailed, Reporter, ScriptedConsent
-from exactlink.services.demo.script import DEFAULT_CLIENTS, MIN_CLIENTS, SEED, command_line, plan
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from exactlink.services.demo.cast import Cast, clients_csv
+    from exactlink.services.demo.run import (
+        DemoOptions,
+        DemoSummary,
+        DemoWorld,
+        OpenWorld,
+        failed_checks,
+        run_demo,
+    )
+    from exactlink.services.demo.runner import (
+        ConsentFailed,
+        DemoFailed,
+        Reporter,
+        ScriptedConsent,
+    )
+    from exactlink.services.demo.script import (
+        DEFAULT_CLIENTS,
+        MIN_CLIENTS,
+        SEED,
+        command_line,
+        plan,
+    )
+
+# Where each public name lives: imported on first use, so `exactlink --help` (which reads the
+# demo command's defaults from .script) does not load the runner's subprocess machinery.
+_HOME = {
+    "Cast": "cast",
+    "clients_csv": "cast",
+    "DemoOptions": "run",
+    "DemoSummary": "run",
+    "DemoWorld": "run",
+    "OpenWorld": "run",
+    "failed_checks": "run",
+    "run_demo": "run",
+    "ConsentFailed": "runner",
+    "DemoFailed": "runner",
+    "Reporter": "runner",
+    "ScriptedConsent": "runner",
+    "DEFAULT_CLIENTS": "script",
+    "MIN_CLIENTS": "script",
+    "SEED": "script",
+    "command_line": "script",
+    "plan": "script",
+}
 __all__ = [
     "DEFAULT_CLIENTS",
     "MIN_CLIENTS",
@@ -51,3 +87,9 @@ __all__ = [
     "plan",
     "run_demo",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
