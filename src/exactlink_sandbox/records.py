@@ -46,6 +46,7 @@ class Chain:
     day: int = -1
     day_calls: int = 0
     tokens: list[str] = field(default_factory=list)  # every refresh token ever issued
+    current: str | None = None  # the last one issued: the only one that can still be current
 
 
 @dataclass
