@@ -161,6 +161,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--pairs", type=int, default=15)
     parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="delay every answer of both sandboxes this much (what a real firm waits)",
+    )
+    parser.add_argument(
         "--token-length",
         type=int,
         default=None,
@@ -168,7 +174,12 @@ def main() -> int:
     )
     args = parser.parse_args()
     # Limits raised: the benchmark measures the simulator, not Exact's 60 calls a minute.
-    options = {"clients": args.clients, "minutely_limit": 10**6, "too_early_seconds": 0}
+    options = {
+        "clients": args.clients,
+        "minutely_limit": 10**6,
+        "too_early_seconds": 0,
+        "latency_ms": args.latency_ms,
+    }
     strict_options = dict(options)
     if args.token_length is not None:
         strict_options["token_length"] = args.token_length

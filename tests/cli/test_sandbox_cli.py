@@ -152,3 +152,18 @@ def test_an_unknown_profile_exits_2(run_exactlink):
     result = run_exactlink("sandbox", "serve", "--profile", "loose", timeout=30)
     assert result.exit_code == 2
     assert "unknown profile" in result.stderr
+
+
+def test_several_country_sites():
+    proc = _start("--clients", "2", "--json", "--site", "nl", "--site", "be")
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert set(info["sites"]) == {"nl", "be"} and info["sites"]["nl"] == info["base_url"]
+        be = requests.get(info["sites"]["be"] + "/_sandbox/seed", timeout=5).json()
+        assert be["sites"] == info["sites"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

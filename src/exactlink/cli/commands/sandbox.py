@@ -52,6 +52,15 @@ def sandbox_serve(
             help="strict (as strict as Exact Online, the default) or lenient (for old clients).",
         ),
     ] = "strict",
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--site",
+            metavar="COUNTRY",
+            help="Country site to serve (nl be de uk us es fr), each on its own port; repeat for "
+            "several (default: nl). A token works only on the site that issued it.",
+        ),
+    ] = None,
     switch: Annotated[
         list[str] | None,
         typer.Option(
@@ -86,6 +95,7 @@ def sandbox_serve(
             redirect_uri=redirect_uri,
             host=host,
             profile=profile,
+            sites=tuple(site or ("nl",)),
             **switches,
         )
     except ValueError as exc:
@@ -124,6 +134,7 @@ def sandbox_serve(
                 "clients": clients,
                 "seed": seed,
                 "profile": sb.profile,
+                "sites": dict(sb.base_urls),
                 "firm": data["firm"],
                 "logins": [
                     {k: login[k] for k in ("username", "password", "role", "full_name", "company")}
@@ -142,6 +153,11 @@ def sandbox_serve(
                     ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
                     ("clients", clients),
                     ("profile", sb.profile),
+                    *(
+                        (f"site {name}", url)
+                        for name, url in sb.base_urls.items()
+                        if len(sb.sites) > 1
+                    ),
                     ("seed", f"{sb.base_url}/_sandbox/seed"),
                 ]
             )
