@@ -23,6 +23,10 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     ├── ExactUnreachable                8  network down, timeout, 5xx, port in use
     ├── SecureStorageUnavailable        9  no secure keyring (and no --insecure-storage opt-in)
     ├── DoctorProblems                 10  doctor found at least one ✗
+    ├── EnvironmentProblem             11  the machine refused: permission denied, disk full,
+    │   │                                  read-only file system (names the path and the fix)
+    │   └── UnsafeFolder               11  the home or data folder is a symlink, writable by
+    │                                      others or owned by another user
     └── Cancelled                     130  Ctrl-C
 """
 
@@ -157,6 +161,23 @@ class DoctorProblems(ExactlinkError):
 
     exit_code = 10
     code = "doctor_problems"
+
+
+class EnvironmentProblem(ExactlinkError):
+    """The machine refused a file operation: permission denied, disk full, read-only disk.
+
+    Not a bug in exactlink: the message names the path, the hint what to change.
+    """
+
+    exit_code = 11
+    code = "environment"
+
+
+class UnsafeFolder(EnvironmentProblem):
+    """exactlink's home or data folder could be changed by someone else: a symlink, writable by
+    the group or the world, or owned by another user. It is refused, never silently tightened."""
+
+    code = "unsafe_folder"
 
 
 class Cancelled(ExactlinkError):

@@ -4,13 +4,23 @@ With ``--home DIR`` or ``EXACTLINK_HOME`` everything lives under that one folder
 several firms on one machine). Otherwise the platform's folders from platformdirs: config in the
 user config dir, the database, locks and certificates in the user data dir. Folders are created
 0700 and files 0600, because the store names a firm's clients.
+
+A folder that exists already is checked, never chmodded: one that is a symlink, writable by the
+group or the world, or owned by another user could be swapped or read by someone else, so it is
+refused (``UnsafeFolder``) with the command that fixes it. Tightening it silently would change a
+folder exactlink did not create (``--home /tmp`` would make /tmp private).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import stat
 from pathlib import Path
 from typing import NamedTuple
+
+from exactlink.errors import UnsafeFolder
+from exactlink.i18n import _
 
 APP_NAME = "exactlink"
 
@@ -59,11 +69,64 @@ class Paths(NamedTuple):
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700, and tighten it if it already exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.name == "posix":
-        os.chmod(path, 0o700)
+    """Create ``path`` as 0700 (missing parents as usual) or check the existing one; either way
+    refuse a folder someone else could change (``UnsafeFolder``)."""
+    missing: list[Path] = []
+    probe = path
+    while not os.path.lexists(probe) and probe.parent != probe:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700 if folder == path else 0o777)
+        except FileExistsError:
+            pass  # made meanwhile by someone else: checked below like any existing folder
+    check_private_dir(path)
     return path
+
+
+def check_private_dir(path: Path) -> None:
+    """Refuse ``path`` when it is a symlink, not a folder, writable by others or not ours."""
+    info = os.lstat(path)
+    shown = shlex.quote(str(path))
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFolder(
+            _(
+                "The folder {path} is a symbolic link; whoever can change the link would choose"
+                " where exactlink keeps the firm's data."
+            ).format(path=path),
+            hint=_("Use the real folder instead: --home {target} (or EXACTLINK_HOME).").format(
+                target=shlex.quote(os.path.realpath(path))
+            ),
+            details={"path": str(path), "problem": "symlink"},
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeFolder(
+            _("{path} is not a folder.").format(path=path),
+            hint=_("Move it away, or choose another folder with --home DIR."),
+            details={"path": str(path), "problem": "not_a_folder"},
+        )
+    if os.name != "posix":
+        return
+    if info.st_uid != os.geteuid():
+        raise UnsafeFolder(
+            _("The folder {path} belongs to another user (uid {uid}).").format(
+                path=path, uid=info.st_uid
+            ),
+            hint=_(
+                "Use a folder of your own with --home DIR (or EXACTLINK_HOME), or have it handed"
+                " over to you: sudo chown -R $(id -u) {path}"
+            ).format(path=shown),
+            details={"path": str(path), "problem": "owner", "uid": info.st_uid},
+        )
+    if info.st_mode & 0o022:
+        raise UnsafeFolder(
+            _("The folder {path} can be changed by other users (mode {mode:o}).").format(
+                path=path, mode=stat.S_IMODE(info.st_mode)
+            ),
+            hint=_("Make it private: chmod 700 {path}").format(path=shown),
+            details={"path": str(path), "problem": "mode", "mode": oct(stat.S_IMODE(info.st_mode))},
+        )
 
 
 def write_private_file(path: Path, data: bytes) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+
+import pytest
 
 from support.exactkit import connected, seed_clients
 
@@ -84,3 +88,53 @@ def test_redact_scrubs_known_values_and_secret_keys():
     text = json.dumps(clean)
     assert "sb-topsecret" not in text and "AAEAAopaque" not in text and "XTzM" not in text
     assert clean["nested"][0]["client_secret"] == REDACTED
+
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="modes and symlinks")
+
+
+@posix_only
+def test_bundle_into_a_shared_1777_folder_leaves_its_mode(cli, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    out = shared / "bundle.json"
+    result = cli("support", "bundle", "--no-doctor", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert json.loads(out.read_text())["bundle_version"] == 1
+
+
+@posix_only
+def test_bundle_through_planted_symlinks_overwrites_no_other_file(cli, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    # the temp name exactlink used to pick (the same process: CliRunner runs in this one)...
+    (shared / f".bundle.json.{os.getpid()}.tmp").symlink_to(victim)
+    result = cli("support", "bundle", "--no-doctor", "-o", str(shared / "bundle.json"))
+    assert result.exit_code == 0, result.stderr
+    assert victim.read_text() == "precious"
+    # ...and the target itself
+    (shared / "other.json").symlink_to(victim)
+    result = cli("support", "bundle", "--no-doctor", "-o", str(shared / "other.json"))
+    assert result.exit_code == 0, result.stderr
+    assert victim.read_text() == "precious"
+    assert not (shared / "other.json").is_symlink()
+    assert json.loads((shared / "other.json").read_text())["bundle_version"] == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/sys refuses new files")
+def test_an_unwritable_bundle_path_is_a_clear_error(cli):
+    result = cli("--json", "support", "bundle", "--no-doctor", "-o", "/sys/exactlink-bundle.json")
+    assert result.exit_code == 11, result.stderr
+    error = result.json()["errors"][0]
+    assert error["code"] == "environment"
+    assert error["details"]["path"] == "/sys/exactlink-bundle.json"
+    human = cli("support", "bundle", "--no-doctor", "-o", "/sys/exactlink-bundle.json")
+    assert human.exit_code == 11
+    assert "Permission denied: /sys/exactlink-bundle.json" in human.stderr
+    assert "Unexpected error" not in human.stderr

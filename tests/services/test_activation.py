@@ -454,3 +454,24 @@ def test_activate_all_stops_probing_when_the_chain_dies(world):
     assert result.aborted
     assert world.port.count("probe") == 1
     assert result.status == "error"
+
+
+def test_one_and_all_refuse_in_the_same_words(world):
+    """activate --client and --all ask the same rules: the same cause, message and fix."""
+    world.client("Een")
+    activate(world, "Een", division=BAKKER)
+    world.client("Bakkerij De Vries", vat="NL123456782B01")  # matches BAKKER, which Een holds
+    mine = world.client("Peeters Bouw", vat="BE0403170701")
+    add_connection(world.store, world.portal.id, mine.id, username="eigen@peeters.be")
+    by = {
+        o.client: o
+        for o in activation.activate_all(world.store, world.portal, world.factory).outcomes
+    }
+    for name, cause in (
+        ("Bakkerij De Vries", "division_taken"),
+        ("Peeters Bouw", "needs_overwrite"),
+    ):
+        with pytest.raises(Conflict) as err:
+            activate(world, name)
+        assert err.value.details["cause"] == by[name].cause == cause
+        assert (err.value.message, err.value.hint) == (by[name].message, by[name].fix)

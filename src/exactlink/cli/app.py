@@ -62,13 +62,14 @@ def hoist_global_options(args: list[str]) -> list[str]:
 COMMANDS: dict[str, tuple[str, str]] = {
     "portal": ("exactlink.cli.commands.portal", "app"),
     "client": ("exactlink.cli.commands.client", "app"),
-    # activation.py adds divisions/activate/deactivate to the exact group of exact.py
-    "exact": ("exactlink.cli.commands.activation", "app"),
+    # exact.py loads exact_connect.py and activation.py, which add their commands to its group
+    "exact": ("exactlink.cli.commands.exact", "app"),
     "doctor": ("exactlink.cli.commands.doctor", "doctor"),
     "log": ("exactlink.cli.commands.log", "log"),
     "support": ("exactlink.cli.commands.support", "app"),
     "sandbox": ("exactlink.cli.commands.sandbox", "app"),
     "demo": ("exactlink.cli.commands.demo", "demo"),
+    "docs": ("exactlink.cli.commands.docs", "docs"),
 }
 
 
@@ -103,7 +104,16 @@ class ExactlinkGroup(TyperGroup):
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(list(args)))
+        args = hoist_global_options(list(args))
+        # Known before parsing, so a usage error of the root options (`--json --bogus`), which
+        # happens before the root callback builds the context, still gets its JSON envelope.
+        ctx.meta[_JSON_META] = "--json" in args[: args.index("--") if "--" in args else None]
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:
+            if hasattr(exc, "format_message"):
+                _usage_envelope(ctx, exc)
+            raise
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -114,6 +124,13 @@ class ExactlinkGroup(TyperGroup):
             _fail(_context.app_context(ctx), Cancelled(_("Interrupted.")))
         except BrokenPipeError:
             _closed_pipe()
+        except OSError as exc:
+            # Permission denied, disk full, read-only disk: the machine's doing, not a bug.
+            from exactlink.adapters.files import ENVIRONMENT_ERRNOS, environment_problem
+
+            if exc.errno not in ENVIRONMENT_ERRNOS:
+                _bug(_context.app_context(ctx), exc)
+            _fail(_context.app_context(ctx), environment_problem(exc))
         except Exception as exc:
             app_ctx = _context.app_context(ctx)
             if not _is_framework_exception(exc):
@@ -123,11 +140,25 @@ class ExactlinkGroup(TyperGroup):
             if hasattr(exc, "format_message"):
                 # Usage errors keep the framework's message and exit 2; --json still gets an
                 # envelope on stdout.
-                app_ctx.out.result(
-                    "error", None, [{"code": "usage", "message": exc.format_message()}]
-                )
+                _usage_envelope(ctx, exc)
             raise
         return None
+
+
+_JSON_META = "exactlink.json"
+
+
+def _usage_envelope(ctx: Any, exc: Any) -> None:
+    """The one JSON document of a ``--json`` run that ends in a usage error (printed once)."""
+    root = ctx.find_root()
+    if root.meta.get("exactlink.usage_printed") or not root.meta.get(_JSON_META):
+        return
+    root.meta["exactlink.usage_printed"] = True
+    from exactlink.cli.output import Output
+
+    out = ctx.obj.out if isinstance(ctx.obj, _context.AppContext) else Output(json_mode=True)
+    out.json_mode = True
+    out.result("error", None, [{"code": "usage", "message": exc.format_message()}])
 
 
 def _closed_pipe() -> None:

@@ -8,11 +8,17 @@
   named ``[Acme] B.V.`` prints as is.
 - Messages, progress and hints go to stderr; ``-q`` silences everything but errors; colour only on a
   terminal and never with ``NO_COLOR``.
+- Text from outside (Exact, a CSV, the person) may hold control characters: an escape sequence in
+  a client or administration name could recolour, rewrite or hide what the terminal shows. Every
+  table cell, field and message is shown through ``visible()`` here, so they appear as ``^[`` or
+  ``\u009b`` instead of acting (like GitHub CLI's ``pkg/text``). ``--json`` keeps the exact value
+  (JSON escapes them, ``\u001b``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -22,6 +28,32 @@ from exactlink.i18n import _
 ENVELOPE_SCHEMA_VERSION = 1
 
 _STYLES = {"error": "31;1", "warn": "33", "ok": "32", "hint": "36", "dim": "2"}
+
+# C0 controls (ESC, CR, BEL, backspace...), DEL, C1 controls (the 8-bit CSI \x9b among them) and
+# the bidirectional overrides that reorder what is shown ("Trojan Source"). Messages keep their
+# newlines and tabs; a table cell or field keeps none (a newline would break the rows).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_UNSAFE_INLINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_MESSAGE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+# In JSON text: what json.dumps(ensure_ascii=False) leaves raw (it escapes only C0 and quotes).
+_UNSAFE_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")
+
+
+def _show(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)  # caret notation: ESC → ^[, CR → ^M
+    if code == 0x7F:
+        return "^?"
+    return f"\\u{code:04x}"
+
+
+def visible(value: Any, *, multiline: bool = False) -> str:
+    """``value`` as text that cannot act on a terminal: control and escape characters shown as
+    ``^[``, ``^M`` or ``\\u009b``. ``multiline`` keeps newlines and tabs (messages)."""
+    text = "" if value is None else str(value)
+    return (_UNSAFE_MESSAGE if multiline else _UNSAFE_INLINE).sub(_show, text)
 
 
 def envelope(
@@ -56,7 +88,9 @@ class Output:
         verbose: int = 0,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        portal: str | None = None,
     ) -> None:
+        self.portal = portal  # the --portal the person gave; hints keep it
         self.json_mode = json_mode
         self.quiet = quiet
         self.verbose = verbose
@@ -90,6 +124,9 @@ class Output:
             text = json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable)
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+        # Same value, escaped: a C1 control or bidi override inside a string never reaches a
+        # terminal raw (json.dumps escapes C0 controls itself).
+        text = _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         self.stdout.write(text)
         self.stdout.write("\n")
         self.stdout.flush()
@@ -102,7 +139,12 @@ class Output:
     def line(self, text: str = "") -> None:
         """A line of human data on stdout (not in ``--json`` mode)."""
         if not self.json_mode:
-            self.stdout.write(text + "\n")
+            self.stdout.write(visible(text, multiline=True) + "\n")
+
+    def check_line(self, symbol: str, style: str, text: str) -> None:
+        """A checklist line on stdout: ``symbol`` painted with ``style`` (on a colour terminal),
+        then ``text`` (made visible)."""
+        self.line(self._paint(symbol, style, self.stdout) + " " + visible(text, multiline=True))
 
     def table(
         self,
@@ -112,7 +154,7 @@ class Output:
         title: str | None = None,
     ) -> None:
         """Rows of data for a person: Rich on a terminal, aligned plain text otherwise."""
-        cells = [["" if value is None else str(value) for value in row] for row in rows]
+        cells = [[visible(value) for value in row] for row in rows]
         if self.stdout_is_tty:
             from rich.console import Console
             from rich.table import Table
@@ -139,7 +181,7 @@ class Output:
         """A record for a person: ``label: value`` lines on stdout."""
         width = max((len(label) for label, _v in pairs), default=0)
         for label, value in pairs:
-            shown = "-" if value is None or value == "" else value
+            shown = "-" if value is None or value == "" else visible(value)
             self.stdout.write(f"{label.ljust(width)}  {shown}\n")
 
     # -- messages (stderr) ---------------------------------------------------------------------
@@ -149,29 +191,54 @@ class Output:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self._emit(text)
+            self._emit(visible(text, multiline=True))
 
     def success(self, text: str) -> None:
         if not self.quiet:
-            self._emit(self._paint("✓ ", "ok", self.stderr) + text)
+            self._emit(self._paint("✓ ", "ok", self.stderr) + visible(text, multiline=True))
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self._emit(self._paint(_("Warning:"), "warn", self.stderr) + " " + text)
+            self._emit(
+                self._paint(_("Warning:"), "warn", self.stderr)
+                + " "
+                + visible(text, multiline=True)
+            )
 
     def hint(self, text: str) -> None:
         if not self.quiet:
-            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + text)
+            self._emit(self._hint_line(text))
+
+    def _hint_line(self, text: str) -> str:
+        return (
+            self._paint(_("Hint:"), "hint", self.stderr)
+            + " "
+            + visible(self._keep_portal(text), multiline=True)
+        )
+
+    def _keep_portal(self, text: str) -> str:
+        """A command in a hint keeps the ``--portal`` the person gave: `exactlink client access
+        A --granted` becomes `exactlink --portal P client access A --granted`, so copying it
+        acts on the same portal (not the default one)."""
+        if not self.portal or "`exactlink " not in text:
+            return text
+        import re
+        import shlex
+
+        flag = f"`exactlink --portal {shlex.quote(self.portal)} "
+        return re.sub(r"`exactlink (?!--portal\b|portal\b)", lambda _match: flag, text)
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self._emit(self._paint(text, "dim", self.stderr))
+            self._emit(self._paint(visible(text, multiline=True), "dim", self.stderr))
 
     def error(self, message: str, hint: str | None = None) -> None:
         """An error for a person; always shown, even with ``-q``."""
-        self._emit(self._paint(_("Error:"), "error", self.stderr) + " " + message)
+        self._emit(
+            self._paint(_("Error:"), "error", self.stderr) + " " + visible(message, multiline=True)
+        )
         if hint:
-            self._emit(self._paint(_("Hint:"), "hint", self.stderr) + " " + hint)
+            self._emit(self._hint_line(hint))
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from exactlink.errors import Conflict, ExactlinkError, NotFound, UsageError
 from exactlink.i18n import _
 from exactlink.models import CLIENT_ACTIVE, CLIENT_GRANTED, CLIENT_PENDING, Client, Portal
+from exactlink.services.hints import arguments
 from exactlink.services.identifiers import (
     clean_name,
     normalize_coc,
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 STATUSES = (CLIENT_PENDING, CLIENT_GRANTED, CLIENT_ACTIVE)
 # What `client import` reads (services/importing.py); here, so that the CLI builds its --format
 # choices without importing the importer (csv, json) on every client command.
-IMPORT_FORMATS = ("csv", "json")
+IMPORT_FORMATS = ("csv", "json", "xlsx")
+EXPORT_FORMATS = ("csv", "json")
 
 
 class ClientChange(NamedTuple):
@@ -150,10 +152,11 @@ def require_billing(portal: Portal) -> None:
                 "Portal '{portal}' has no billing details, which a client account under the"
                 " firm's own management (--managed) needs."
             ).format(portal=portal.name),
-            hint=_(
-                "Add them: `exactlink portal update {portal} --billing-name NAME"
-                " --billing-email E --address ADDRESS`."
-            ).format(portal=shlex.quote(portal.name)),
+            hint=_("Add them: `exactlink portal update {arguments}`.").format(
+                arguments=arguments(
+                    portal.name, "--billing-name NAME --billing-email E --address ADDRESS"
+                )
+            ),
         )
 
 
@@ -161,8 +164,8 @@ def pending_hint(portal: Portal, client: Client) -> str:
     """What to ask a pending client, and the command that records its answer."""
     return _(
         "Ask the client to add {email} in Toegangsbeheer (access management) of its own Exact"
-        " Online account, then run `exactlink client access {name} --granted`."
-    ).format(email=portal.email, name=shlex.quote(client.name))
+        " Online account, then run `exactlink client access {arguments}`."
+    ).format(email=portal.email, arguments=arguments(client.name, "--granted"))
 
 
 def now() -> str:
@@ -232,8 +235,8 @@ def add_client(
                 name=existing.name, fields=", ".join(differing)
             ),
             hint=_(
-                "Pass --update to change it, or use `exactlink client update {name} ...`."
-            ).format(name=shlex.quote(existing.name)),
+                "Pass --update to change it, or use `exactlink client update {arguments}`."
+            ).format(arguments=arguments(existing.name, "...")),
             details={
                 "fields": differing,
                 "stored": {k: current_value(existing, k) for k in differing},

@@ -7,12 +7,14 @@ own management, and it holds the firm's one Exact Online connection.
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from exactlink.adapters.config import DEFAULT_PORTAL_KEY
 from exactlink.errors import Conflict, InvalidInput, NotFound
 from exactlink.i18n import _
 from exactlink.models import Portal
+from exactlink.services.hints import arguments
 from exactlink.services.identifiers import clean_name, normalize_email, normalize_vat
 
 if TYPE_CHECKING:
@@ -148,8 +150,8 @@ def create_portal(
                     _("Portal '{name}' exists already with other {fields}.").format(
                         name=existing.name, fields=", ".join(differing)
                     ),
-                    hint=_("Change it with `exactlink portal update '{name}' ...`.").format(
-                        name=existing.name
+                    hint=_("Change it with `exactlink portal update {arguments}`.").format(
+                        arguments=arguments(existing.name, "...")
                     ),
                     details={"fields": differing},
                 )
@@ -280,9 +282,9 @@ def delete_portal(store: Store, config: Config, name: str, *, force: bool = Fals
                     name=portal.name
                 ),
                 hint=_(
-                    "Run `exactlink exact disconnect --portal '{name}'` first (it removes the"
+                    "Run `exactlink exact disconnect --portal {name}` first (it removes the"
                     " tokens from the keyring)."
-                ).format(name=portal.name),
+                ).format(name=shlex.quote(portal.name)),
                 details={"connections": held.live_connections},
             )
         if (held.clients or held.connections) and not force:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from exactlink.errors import NotFound
 from exactlink.models import Portal
-from exactlink.paths import write_private_file
 from exactlink.services.clients import get_client
 
 if TYPE_CHECKING:
@@ -184,10 +183,11 @@ def build_bundle(
 
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
-    """Write atomically with mode 0600 (the bundle names the firm's clients)."""
+    """Write atomically with mode 0600 (the bundle names the firm's clients), safely in a shared
+    folder: an exclusive temp file, no symlink followed, the folder's mode left as it is."""
     import json
 
-    write_private_file(
-        path, (json.dumps(bundle, indent=2, ensure_ascii=False, default=str) + "\n").encode()
-    )
-    return path
+    from exactlink.adapters.files import write_file
+
+    text = json.dumps(bundle, indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_file(path, text.encode("utf-8"))

@@ -40,14 +40,59 @@ def normalise_region(region: str) -> str:
     return key
 
 
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def normalise_base_url(url: str) -> str:
-    """A site override (a sandbox): scheme and host, no trailing slash."""
+    """A site override (a sandbox): scheme and host, no trailing slash.
+
+    Refused: user info (``https://user:pw@host``: a password in config and in every log line,
+    and a classic way to disguise the real host) and plain HTTP to anything but this machine
+    (the client secret and the tokens would cross the network readable).
+    """
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
-            _("'{url}' is not a site address like https://start.exactonline.nl.").format(url=url)
+            _("'{url}' is not a site address like https://start.exactonline.nl.").format(
+                url=_without_userinfo(url)
+            )
+        )
+    if "@" in parts.netloc:
+        raise InvalidInput(
+            _("The site address {url} contains a user name or password.").format(
+                url=_without_userinfo(url)
+            ),
+            hint=_(
+                "Leave credentials out of --base-url: exactlink signs in with the app's client"
+                " ID and secret."
+            ),
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InvalidInput(
+            _("The site address {url} uses plain HTTP to another machine.").format(url=url),
+            hint=_("Use https://, or http:// only for a sandbox on this machine (127.0.0.1)."),
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` blanked, for messages (never echo a password)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return f"{scheme}://{netloc}{slash}{path}"
 
 
 def site_for(region: str | None, base_url: str | None = None) -> str:

@@ -1,8 +1,9 @@
 """The ``activations`` table: which client is linked to which administration, on which chain.
 
 One row per client (the primary key): a client is active on at most one division. A division is
-held by at most one client per connection; the service checks that before writing, so the table
-needs no unique index on it (which keeps the migration untouched).
+held by at most one client per connection: the service checks that before writing, and a unique
+index (migration 2) makes a concurrent second write fail; that failure leaves this module as the
+same ``Conflict`` (exit 4) the service's check raises.
 
 The chains themselves (the portal's, and a client's own link that an activation replaces) are
 the connection repository's (``store.connections``).
@@ -10,11 +11,14 @@ the connection repository's (``store.connections``).
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from exactlink.adapters.store.db import utc_now
+from exactlink.errors import Conflict
+from exactlink.i18n import _
 from exactlink.models import Activation
 
 _COLUMNS = "client_id, connection_id, division, division_name, matched_by, activated_at"
@@ -98,8 +102,33 @@ class ActivationRepository:
 
     def put_many(self, rows: Iterable[Activation]) -> int:
         """Insert or replace many activations in one statement (``activate --all``)."""
-        cursor = self._db.executemany(_UPSERT, rows)  # an Activation is a row in column order
+        rows = list(rows)
+        try:
+            cursor = self._db.executemany(_UPSERT, rows)  # an Activation is a row in column order
+        except sqlite3.IntegrityError as exc:
+            raise self._taken(rows) from exc
         return cursor.rowcount
+
+    def _taken(self, rows: list[Activation]) -> Conflict:
+        """The unique (connection, division) rule refused a write: another client took one of
+        the divisions since the caller checked (a concurrent `exact activate`)."""
+        for row in rows:
+            holder = self.holder(row.connection_id, row.division)
+            if holder is not None and holder.client_id != row.client_id:
+                found = self._db.execute(
+                    "SELECT name FROM clients WHERE id = ?", (holder.client_id,)
+                ).fetchone()
+                other = found[0] if found else str(holder.client_id)
+                return Conflict(
+                    _("Administration {code} is already activated for client '{other}'.").format(
+                        code=row.division, other=other
+                    ),
+                    hint=_(
+                        "Deactivate that client first: `exactlink exact deactivate --client {other}`."
+                    ).format(other=shlex.quote(other)),
+                    details={"cause": "division_taken", "division": row.division, "client": other},
+                )
+        return Conflict(_("An administration is already activated for another client."))
 
     def delete(self, client_id: int) -> bool:
         cursor = self._db.execute("DELETE FROM activations WHERE client_id = ?", (client_id,))

@@ -6,6 +6,7 @@ the schema, append a function to ``MIGRATIONS`` (never edit one that has shipped
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -156,6 +157,41 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_one_client_per_division(db: sqlite3.Connection) -> None:
+    """An administration is held by at most one client per connection, enforced by the store.
+
+    The service checks the holder before it writes, but two concurrent `exact activate` runs can
+    both pass that check; the unique index makes the second write fail (a ``Conflict``). A store
+    that already holds such a pair keeps the earliest activation and drops the later ones, each
+    recorded in the audit log.
+    """
+    later = db.execute(
+        "SELECT a.client_id, a.connection_id, a.division, c.name, p.name"
+        " FROM activations a JOIN clients c ON c.id = a.client_id"
+        " JOIN portals p ON p.id = c.portal_id"
+        " WHERE EXISTS (SELECT 1 FROM activations b WHERE b.connection_id = a.connection_id"
+        " AND b.division = a.division AND (b.activated_at < a.activated_at"
+        " OR (b.activated_at = a.activated_at AND b.client_id < a.client_id)))"
+    ).fetchall()
+    for client_id, connection_id, division, client, portal in later:
+        db.execute("DELETE FROM activations WHERE client_id = ?", (client_id,))
+        details = {"connection_id": connection_id, "division": division, "reason": "duplicate"}
+        db.execute(
+            "INSERT INTO events (at, os_user, portal, client, action, subject, details)"
+            " VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 'exactlink', ?, ?,"
+            " 'exact.deactivate', ?, ?)",
+            (portal, client, str(division), json.dumps(details, sort_keys=True)),
+        )
+    run_script(
+        db,
+        """
+        DROP INDEX activations_division;
+        CREATE UNIQUE INDEX activations_division ON activations (connection_id, division);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
+    m002_one_client_per_division,
 ]

@@ -118,10 +118,15 @@ def _chooser(ctx: AppContext):
         ]
         seen = {code for code, _n, _s in shown}
         shown += [(d.code, d.description, "") for d in divisions if d.code not in seen]
+        from exactlink.cli.output import visible
+
         err = ctx.out.stderr
-        err.write(_("Which administration is '{client}'s?").format(client=client.name) + "\n")
+        err.write(
+            _("Which administration is '{client}'s?").format(client=visible(client.name)) + "\n"
+        )
         for i, (code, name, score) in enumerate(shown, start=1):
-            err.write(f"  {i:>3}. {code:>9}  {name}" + (f"  ({score})" if score else "") + "\n")
+            row = f"  {i:>3}. {code:>9}  {visible(name)}" + (f"  ({score})" if score else "")
+            err.write(row + "\n")
         answer = typer.prompt(
             _("Number or division code (empty to cancel)"),
             default="",
@@ -316,7 +321,12 @@ class _Bar:
         if self._task is None:
             self._progress.start()
             self._task = self._progress.add_task("", total=total)
-        self._progress.update(self._task, completed=done, description=name[:30])
+        from rich.markup import escape
+
+        from exactlink.cli.output import visible
+
+        shown = escape(visible(name[:30]))
+        self._progress.update(self._task, completed=done, description=shown)
 
     def close(self) -> None:
         if self._task is not None:

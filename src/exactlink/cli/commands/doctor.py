@@ -41,10 +41,8 @@ def render(ctx: AppContext, report: Report) -> None:
     styles = {OK: "ok", FAIL: "error"}
     for check in report.checks:
         # plain unless stdout is a colour terminal
-        symbol = ctx.out._paint(
-            SYMBOLS[check.status], styles.get(check.status, "warn"), ctx.out.stdout
-        )
-        ctx.out.line(f"{symbol} {check.id:<16} {check.message}")
+        style = styles.get(check.status, "warn")
+        ctx.out.check_line(SYMBOLS[check.status], style, f"{check.id:<16} {check.message}")
         if check.fix and check.status != OK:
             ctx.out.line(f"  {'':<16} → {check.fix}")
 

@@ -1,0 +1,180 @@
+"""``exact activate --all``: the rules' verdict for every client, carried out in one run.
+
+The division list is fetched once (its pages are the only list calls), matching is
+O(clients + divisions), each client the rules allow costs one probe, and everything lands in one
+transaction at the end. Nothing is overwritten: a client with its own link is reported with the
+command that switches it. A dead chain or an unreachable Exact stops the run; what was proven
+before that is still stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from exactlink.errors import ExactRefused, ExactUnreachable, NotConnected, RateLimited
+from exactlink.models import Activation, Client, Connection, Portal
+from exactlink.services import matching
+from exactlink.services.activation.causes import (
+    ACTIVATED,
+    ALREADY_ACTIVE,
+    CAUSE_RATE_LIMITED,
+    CAUSE_REFUSED,
+    CAUSE_UNREACHABLE,
+    REFUSED,
+    WOULD_ACTIVATE,
+)
+from exactlink.services.activation.divisions import fetch_divisions, portal_connection
+from exactlink.services.activation.facts import Facts, read_facts
+from exactlink.services.activation.results import (
+    BulkResult,
+    Outcome,
+    PortFactory,
+    Progress,
+    outcome_of,
+)
+from exactlink.services.activation.rules import ASK, DONE, Verdict, decide, screen
+from exactlink.services.activation.single import probe_division, record_activation
+from exactlink.services.ports import ExactPort
+
+if TYPE_CHECKING:
+    from exactlink.adapters.store import Store
+
+Plan = list[tuple[Client, Verdict]]
+
+
+def activate_all(
+    store: Store,
+    portal: Portal,
+    port_factory: PortFactory,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> BulkResult:
+    """Activate every granted client that is not active yet, matched automatically."""
+    conn = portal_connection(store, portal)
+    port = port_factory()
+    divisions = fetch_divisions(store, portal, conn, port)
+    clients = store.clients.list(portal.id)
+    facts = read_facts(store, portal, conn, divisions)
+    outcomes, plan = judge_all(clients, facts)
+    run = _Run(port, dry_run, progress)
+    proven = run.prove(plan, outcomes)
+    if proven:
+        _store(store, portal, conn, proven)
+    return BulkResult(
+        outcomes=[outcomes[c.id] for c in clients],
+        dry_run=dry_run,
+        division_count=len(divisions),
+        probes=run.probes,
+        aborted=run.aborted,
+    )
+
+
+def judge_all(clients: list[Client], facts: Facts) -> tuple[dict[int, Outcome], Plan]:
+    """The verdict for each client: its outcome when it ends here, else its place in the plan.
+
+    Only the clients the division-free rules pass are matched, together (matching must see
+    them all at once to notice two clients claiming one administration).
+    """
+    outcomes: dict[int, Outcome] = {}
+    todo: list[Client] = []
+    for client in clients:
+        early = screen(facts.case(client, keep_active=True))
+        if early is None:
+            todo.append(client)
+        else:
+            outcomes[client.id] = report(client, early)
+    matches = matching.match_clients(todo, list(facts.base.divisions.values()))
+    plan: Plan = []
+    for client in todo:
+        verdict = decide(facts.case(client, keep_active=True, match=matches[client.id]))
+        if verdict.allowed:
+            plan.append((client, verdict))
+        else:
+            outcomes[client.id] = report(client, verdict)
+    return outcomes, plan
+
+
+def report(client: Client, verdict: Verdict) -> Outcome:
+    """The outcome of a client the rules stop: already active, a question, or a refusal."""
+    if verdict.kind == DONE:
+        return outcome_of(client.name, ALREADY_ACTIVE, verdict, matched_by=verdict.matched_by)
+    if verdict.kind == ASK:
+        return Outcome(
+            client=client.name,
+            outcome=verdict.outcome or matching.MISSING,
+            cause=verdict.outcome,
+            message=verdict.message,
+            fix=verdict.fix,
+            candidates=list(verdict.candidates),
+        )
+    return outcome_of(
+        client.name, REFUSED, verdict, cause=verdict.cause, message=verdict.message, fix=verdict.fix
+    )
+
+
+def _matched(client: Client, outcome: str, verdict: Verdict, **fields: Any) -> Outcome:
+    return outcome_of(
+        client.name, outcome, verdict, matched_by=verdict.matched_by, score=verdict.score, **fields
+    )
+
+
+def _cause(exc: ExactRefused | RateLimited | NotConnected | ExactUnreachable) -> str:
+    if isinstance(exc, ExactRefused):
+        return str(exc.details.get("cause", CAUSE_REFUSED))
+    if isinstance(exc, RateLimited):
+        return CAUSE_RATE_LIMITED
+    return CAUSE_UNREACHABLE
+
+
+@dataclass
+class _Run:
+    """The probes of one run: one per planned client, none after the chain or Exact is gone."""
+
+    port: ExactPort
+    dry_run: bool
+    progress: Progress | None
+    probes: int = 0
+    aborted: str | None = None
+    proven: Plan = field(default_factory=list)
+
+    def prove(self, plan: Plan, outcomes: dict[int, Outcome]) -> Plan:
+        for i, (client, verdict) in enumerate(plan, start=1):
+            if self.progress is not None:
+                self.progress(i, len(plan), client.name)
+            outcomes[client.id] = self.one(client, verdict)
+        return self.proven
+
+    def one(self, client: Client, verdict: Verdict) -> Outcome:
+        if self.aborted is not None:
+            return _matched(client, REFUSED, verdict, cause=CAUSE_UNREACHABLE, message=self.aborted)
+        if self.dry_run:
+            return _matched(client, WOULD_ACTIVATE, verdict)
+        try:
+            self.probes += 1
+            probe_division(self.port, verdict.code)
+        except (ExactRefused, RateLimited, NotConnected, ExactUnreachable) as exc:
+            cause = _cause(exc)
+            if cause == CAUSE_UNREACHABLE:  # every later probe would fail the same way
+                self.aborted = exc.message
+            return _matched(
+                client, REFUSED, verdict, cause=cause, message=exc.message, fix=exc.hint
+            )
+        self.proven.append((client, verdict))
+        return _matched(client, ACTIVATED, verdict, changed=True)
+
+
+def _store(store: Store, portal: Portal, conn: Connection, proven: Plan) -> None:
+    from exactlink.adapters.store.db import utc_now
+
+    now = utc_now()
+    with store.transaction():
+        store.activations.put_many(
+            Activation(
+                c.id, conn.id, v.code, v.division_name, v.matched_by or matching.BY_NAME, now
+            )
+            for c, v in proven
+        )
+        for c, v in proven:
+            record_activation(store, portal, c, v, bulk=True)

@@ -1,0 +1,133 @@
+"""The words of activation: outcomes, causes (stable ``--json`` keys) and their fixes.
+
+Shared by the rules, the commands that carry them out and ``doctor``. The fixes name Exact's
+menu paths in Dutch and English (reference §6.2, §6.3).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from exactlink.errors import REASON_APP_SCOPE, REASON_NOT_IN_SCOPE
+from exactlink.i18n import _
+
+if TYPE_CHECKING:
+    from exactlink.errors import ExactRefused
+
+HQ_CODE_FLOOR = 10_000_000  # reference §4.2 [R]: Premium HQ divisions, never in system/Divisions
+
+# Per-client outcomes of `exact activate` (the --json envelope's ``outcome``).
+ACTIVATED = "activated"
+ALREADY_ACTIVE = "already_active"
+WOULD_ACTIVATE = "would_activate"  # --dry-run: matched and allowed, nothing probed or stored
+AMBIGUOUS = "ambiguous"
+MISSING = "missing"
+REFUSED = "refused"
+FAILED_OUTCOMES = (AMBIGUOUS, MISSING, REFUSED)
+
+# Causes (stable keys in --json) of a refused or failed activation, shared with `doctor`.
+CAUSE_PENDING = "access_pending"
+CAUSE_ARCHIVED = "archived"
+CAUSE_INACTIVE = "inactive"
+CAUSE_BLOCKED = "blocked"
+CAUSE_LICENSE = "license_blocked"
+CAUSE_USER = "user_blocked"
+CAUSE_HQ = "hq_division"
+CAUSE_NOT_GRANTED = "not_granted_to_app"
+CAUSE_NO_ACCESS = "login_has_no_access"
+CAUSE_NO_RIGHTS = "no_rights"
+CAUSE_APP_SCOPE = "app_scope"
+CAUSE_TAKEN = "division_taken"
+CAUSE_OWN_LINK = "needs_overwrite"
+CAUSE_RATE_LIMITED = "rate_limited"
+CAUSE_UNREACHABLE = "unreachable"
+CAUSE_REFUSED = "refused"
+# Not in the connection's list: the caller finds out why (another portal's, or never granted).
+CAUSE_UNLISTED = "not_listed"
+
+
+def fix_not_granted() -> str:
+    return _(
+        "Grant the app this administration: Mijn Exact Online > Beveiligingscentrum > Machtigingen"
+        " voor mijn apps > (the app) > Administraties beheren (My Exact Online > Security Center >"
+        " Permissions for my apps > Manage administrations), move it to Geselecteerde"
+        " administraties (Selected administrations) and save; then `exactlink exact divisions"
+        " --refresh`."
+    )
+
+
+def fix_no_access() -> str:
+    return _(
+        "Give the firm's Exact login access to the client's company: on the user card,"
+        " Administraties: Toegangsrechten (Companies: Access rights), or have the client link the"
+        " firm through Accountant koppelen (Link to my accountant); then `exactlink exact"
+        " divisions --refresh`."
+    )
+
+
+def fix_blocked() -> str:
+    return _(
+        "Exact has blocked this administration (backup/restore or a conversion in progress, or"
+        " the license expired). Wait until it is finished, or ask the license holder to renew"
+        " the subscription in Exact Online; then try again."
+    )
+
+
+def fix_archived() -> str:
+    return _(
+        "The administration is archived in Exact Online. Choose the client's current"
+        " administration with --division CODE, or have it restored in Exact Online."
+    )
+
+
+def fix_inactive() -> str:
+    return _(
+        "The administration is inactive in Exact Online. Choose the client's active"
+        " administration with --division CODE (see `exactlink exact divisions`)."
+    )
+
+
+def fix_hq() -> str:
+    return _(
+        "Codes above 10,000,000 are Exact Online Premium HQ (virtual) administrations: Exact never"
+        " lists them and they cannot be linked. Use the client's own administration code."
+    )
+
+
+def fix_app_scope() -> str:
+    return _(
+        "The app's scopes do not cover this data: complete the app's Data & Security Review in"
+        " the Exact Online App Store (or use an app registered under a developer license)."
+    )
+
+
+def fix_no_rights() -> str:
+    return _(
+        "Give the login a role with rights on the client's administration (Toegangsrechten"
+        " / Access rights), then try again."
+    )
+
+
+def fix_reconnect() -> str:
+    return _("Connect again: `exactlink exact connect`.")
+
+
+def explain_refusal(exc: ExactRefused) -> tuple[str, str]:
+    """``(cause, fix)`` for a 403 from Exact, read from its ``Reason`` header or message (§3.8)."""
+    reason = (exc.reason or "").split(":")[0].strip()
+    if reason == REASON_NOT_IN_SCOPE:
+        return CAUSE_NOT_GRANTED, fix_not_granted()
+    if reason == "NoDivisionAccess":
+        return CAUSE_NO_ACCESS, fix_no_access()
+    if reason == "DivisionBlocked":
+        return CAUSE_BLOCKED, fix_blocked()
+    if reason in ("LicenseExpired", "BlockedCustomer"):
+        return CAUSE_LICENSE, fix_blocked()
+    if reason in ("BlockedUser", "InactiveUser"):
+        return CAUSE_USER, _(
+            "The firm's Exact login is blocked or no longer active: ask the firm's Exact"
+            " administrator to reactivate it, or connect with another login."
+        )
+    if reason == REASON_APP_SCOPE:
+        return CAUSE_APP_SCOPE, fix_app_scope()
+    return CAUSE_REFUSED, exc.hint or _("Run `exactlink doctor` for the cause.")

@@ -1,0 +1,242 @@
+"""The division checks: the list, the match, the division's state by the activation rules, one
+probe, and the rate limit left.
+
+Exact blocks an app for an hour after more than 10 errors an hour on one endpoint in one division
+(reference §5.1, §5.3). These checks therefore make at most the pages of one ``system/Divisions``
+and one probe in the division, and the probe only when the list did not already explain the
+problem; it is skipped when the store shows the division close to the limit.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime, timedelta
+
+from exactlink.errors import ExactlinkError, ExactRefused
+from exactlink.i18n import _
+from exactlink.models import Division
+from exactlink.services import matching
+from exactlink.services.activation import (
+    CAUSE_BLOCKED,
+    CAUSE_HQ,
+    CAUSE_LICENSE,
+    CAUSE_NO_ACCESS,
+    CAUSE_NOT_GRANTED,
+    CAUSE_UNLISTED,
+    explain_refusal,
+    fetch_divisions,
+    fix_no_access,
+    fix_no_rights,
+    fix_not_granted,
+)
+from exactlink.services.activation.facts import by_code
+from exactlink.services.activation.rules import REFUSE, Case, Verdict, decide, pick_division
+from exactlink.services.doctor.report import FAIL, OK, WARN, Session
+
+# Exact blocks after more than 10 errors an hour (§5.1): leave room for the person's own work.
+ERROR_BUDGET_SKIP = 8
+DAILY_WARN_REMAINING = 100
+
+
+def check_division(s: Session) -> None:
+    if s.port is None or s.connection is None or s.store is None or not s.portal:
+        s.cannot("division_listed", _("no live connection"))
+        return
+    if s.code is not None:
+        # Without the list the rules can refuse only an HQ code (never listed, reference §4.2).
+        early = decide(Case(division=s.code))
+        if early.cause == CAUSE_HQ:
+            s.add("hq", FAIL, early.message or "", early.fix)
+            return
+    try:
+        s.divisions = fetch_divisions(s.store, s.portal, s.connection, s.port)
+    except ExactlinkError as exc:
+        s.add(
+            "division_listed",
+            FAIL,
+            _("system/Divisions could not be read: {error}").format(error=exc.message),
+            exc.hint,
+        )
+        return
+    listed = by_code(s.divisions)
+    if s.code is None and s.client is not None and not _matched(s, s.divisions):
+        return
+    if s.code is None:
+        s.add(
+            "division_listed",
+            OK,
+            _("{n} administrations reachable (system/Divisions, all pages).").format(
+                n=len(s.divisions)
+            ),
+        )
+        return
+    s.report.division = s.code
+    _check_state(s, listed, decide(Case(divisions=listed, division=s.code)))
+
+
+def _matched(s: Session, divisions: list[Division]) -> bool:
+    """The client's division by matching, as activation picks it; a ✗ when there is none."""
+    assert s.client is not None
+    match = matching.match_client(s.client, divisions)
+    picked = pick_division(Case(client=s.client, divisions=by_code(divisions), match=match))
+    if not isinstance(picked, Verdict):
+        s.code = picked.code
+        s.add(
+            "division_match",
+            OK,
+            _("Matched administration {code} by {by}.").format(code=picked.code, by=picked.by),
+        )
+        return True
+    shown = ", ".join(f"{c.division} {c.name} ({c.score:g})" for c in picked.candidates[:3])
+    s.add(
+        "division_listed",
+        FAIL,
+        _(
+            "None of the {n} administrations the connection can see is clearly the"
+            " client's{closest}. Either the app was not granted it, or the firm's"
+            " login has no access to the client's company."
+        ).format(
+            n=len(divisions),
+            closest=(_("; closest: {list}").format(list=shown) if shown else ""),
+        ),
+        _(
+            "{granted} Or: {access} Then run `exactlink doctor --client {name} --division CODE` once the code is known."
+        ).format(
+            granted=fix_not_granted(),
+            access=fix_no_access(),
+            name=shlex.quote(s.client.name),
+        ),
+    )
+    return False
+
+
+def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> None:
+    """Listed, and linkable by the rules' own verdict; then the probe unless that explains it."""
+    assert s.code is not None
+    if verdict.cause == CAUSE_UNLISTED:
+        s.add("division_listed", FAIL, verdict.message or "", _("The probe below tells which."))
+        probe(s, explained=False)
+        return
+    s.add(
+        "division_listed",
+        OK,
+        _("Administration {code} ({name}) is in system/Divisions.").format(
+            code=s.code, name=listed[s.code].description
+        ),
+    )
+    if verdict.kind == REFUSE:
+        s.add("division_state", FAIL, verdict.message or "", verdict.fix)
+        probe(s, explained=True)
+        return
+    s.add("division_state", OK, _("Active and not blocked."))
+    probe(s, explained=False)
+
+
+def _recent_errors(s: Session) -> int:
+    assert s.store is not None
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    recent = s.store.connections.errors(
+        s.connection.id if s.connection else None,
+        division=s.code,
+        since=hour_ago.replace("+00:00", "Z"),
+        limit=50,
+    )
+    return len(recent)
+
+
+def probe(s: Session, *, explained: bool) -> None:
+    if explained:
+        s.add(
+            "probe",
+            WARN,
+            _("Not probed: the list already explains the problem (saves Exact's error budget)."),
+        )
+        return
+    recent = _recent_errors(s)
+    if recent >= ERROR_BUDGET_SKIP:
+        s.add(
+            "probe",
+            WARN,
+            _(
+                "Not probed: {n} errors from administration {code} in the last hour; Exact"
+                " blocks the app there after 10."
+            ).format(n=recent, code=s.code),
+            _("Wait an hour, then run doctor again."),
+        )
+        return
+    if _probe_once(s):
+        check_rate_limit(s)
+
+
+def _probe_once(s: Session) -> bool:
+    """One call in the division; False (with its ✗) when Exact refused it or could not answer."""
+    assert s.port is not None and s.code is not None
+    try:
+        allowed = s.port.probe(s.code)
+    except ExactRefused as exc:
+        cause, fix = explain_refusal(exc)
+        messages = {
+            CAUSE_NOT_GRANTED: _(
+                "Administration {code} is not granted to the app (division scope)."
+            ),
+            CAUSE_NO_ACCESS: _("The firm's Exact login has no access to administration {code}."),
+            CAUSE_BLOCKED: _("Administration {code} is blocked by Exact."),
+            CAUSE_LICENSE: _("The license of administration {code} is blocked or has expired."),
+        }
+        message = messages.get(cause, _("Exact refused administration {code}: {error}"))
+        s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix)
+        return False
+    except ExactlinkError as exc:  # rate limited, the chain died, Exact unreachable
+        s.add("probe", FAIL, exc.message, exc.hint)
+        return False
+    if not allowed:
+        s.add(
+            "probe",
+            FAIL,
+            _("The firm's login has no rights to read accounts in administration {code}.").format(
+                code=s.code
+            ),
+            fix_no_rights(),
+        )
+    else:
+        s.add(
+            "probe", OK, _("One call inside administration {code} succeeded.").format(code=s.code)
+        )
+    return True
+
+
+def check_rate_limit(s: Session) -> None:
+    assert s.port is not None and s.code is not None
+    state = s.port.rate_limit(s.code)
+    if state is None or state.daily_remaining is None:
+        s.cannot("rate_limit", _("Exact sent no rate-limit headers yet"))
+        return
+    reset = ""
+    if state.daily_reset_ms:
+        reset = datetime.fromtimestamp(state.daily_reset_ms / 1000, UTC).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        )
+    if state.daily_remaining <= 0:
+        s.add(
+            "rate_limit",
+            FAIL,
+            _("The daily API limit for administration {code} is used up.").format(code=s.code),
+            _("Wait until {reset}.").format(reset=reset or _("midnight UTC")),
+        )
+    elif state.daily_remaining < DAILY_WARN_REMAINING:
+        s.add(
+            "rate_limit",
+            WARN,
+            _("Only {n} API calls left today for administration {code}.").format(
+                n=state.daily_remaining, code=s.code
+            ),
+            _("Resets at {reset}.").format(reset=reset or _("midnight UTC")),
+        )
+    else:
+        s.add(
+            "rate_limit",
+            OK,
+            _("{n} of {limit} API calls left today for administration {code}.").format(
+                n=state.daily_remaining, limit=state.daily_limit or "?", code=s.code
+            ),
+        )
