@@ -64,7 +64,8 @@ def make_world(
     """A strict sandbox registered with a free loopback redirect URI, a portal, and the app set
     (``insecure``: secrets in the home's file store, for tests that do not test the keyring)."""
     redirect = f"{scheme}://{host}:{free_port()}/callback"
-    # Until relay mode lands: a loopback redirect needs the one named opt-out (support/sandbox.py).
+    # A loopback redirect needs the one named opt-out (support/sandbox.py); make_strict_world
+    # below registers a public HTTPS relay page instead and needs none.
     switches = {**LOOPBACK_REDIRECT_OPT_OUT, **switches}
     sb = sandbox_factory(clients=clients, seed=seed, redirect_uri=redirect, **switches)
     world = World(sb, redirect, portal)

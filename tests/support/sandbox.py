@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-# UNTIL RELAY MODE LANDS (the `connect` branch): exactlink's loopback connect registers
-# http://127.0.0.1:PORT/callback, which strict Exact refuses (a public HTTPS redirect URI only).
-# Tests that connect through such a loopback redirect opt out of exactly that ONE strict rule, by
-# this name; every other strict rule stays on for them. Remove the opt-out (grep for
-# LOOPBACK_REDIRECT_OPT_OUT) once connect registers a public HTTPS relay page instead.
+# Strict Exact refuses a loopback redirect URI (a public HTTPS one only). exactlink's loopback and
+# loopback-tls modes exist for servers that allow one, so tests that connect through
+# http://127.0.0.1:PORT/callback (``exactkit.make_world``) opt out of exactly that ONE strict rule,
+# by this name; every other strict rule stays on for them. Relay mode (public HTTPS, strict as is)
+# has landed: tests that only need *a* connection can move to ``exactkit.make_strict_world`` and
+# drop the opt-out (grep for LOOPBACK_REDIRECT_OPT_OUT).
 LOOPBACK_REDIRECT_OPT_OUT = {"require_public_https_redirect": False}
 
 

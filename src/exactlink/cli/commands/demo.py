@@ -90,8 +90,9 @@ def _open_world(clients: int) -> Iterator[_World]:
         except AutoConsentError as exc:
             raise ConsentFailed(str(exc)) from None
 
-    # The strict profile, but for one rule: UNTIL RELAY MODE LANDS, `exact connect` listens on a
-    # loopback redirect URI, which strict Exact refuses (require_public_https_redirect).
+    # The strict profile, but for one rule: the demo's `exact connect` listens on a loopback
+    # redirect URI (no public relay page to publish in a demo), which strict Exact refuses
+    # (require_public_https_redirect). Everything else is as strict as Exact.
     with Sandbox(
         clients=clients, seed=SEED, redirect_uri=redirect_uri, require_public_https_redirect=False
     ) as sandbox:
