@@ -126,16 +126,6 @@ def test_help_does_not_import_the_demo_or_the_connect_flow(tmp_path):
     assert modules == {"exactlink.cli.commands.client"}
 
 
-def test_the_demo_commands_sizes_are_the_demos_own():
-    from exactlink.cli.commands import demo as command
-    from exactlink.services import demo
-
-    assert (command.MIN_CLIENTS, command.DEFAULT_CLIENTS) == (
-        demo.MIN_CLIENTS,
-        demo.DEFAULT_CLIENTS,
-    )
-
-
 def test_exact_status_does_not_import_the_connect_flow(tmp_path, home_with_clients):
     watch = ["exactlink.services.connect", *HEAVY]
     code, output, modules = imported(tmp_path, ["exact", "status"], watch)

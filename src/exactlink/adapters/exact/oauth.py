@@ -262,6 +262,12 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
     error = str(payload.get("error") or "")
     description = str(payload.get("error_description") or "")
     text = description.lower()
+    if reason_header.startswith("ErrorLimitExceeded") or "too many errors" in text:
+        return RateLimited(
+            _("Exact blocked the app's token requests for an hour: too many errors."),
+            hint=_("Wait for the block to end; retrying extends it. `exactlink doctor` explains."),
+            details={"reason": "ErrorLimitExceeded"},
+        )
     if reason_header.startswith("TooEarlyToRefreshTokens") or "access_token not expired" in text:
         return TooEarly(
             _("Exact refused a token refresh: the access token has not expired yet (570 s rule)."),
@@ -402,7 +408,8 @@ class OAuthClient:
 
     def me(self, access_token: str) -> MeRecord:
         """``current/Me`` with a token just obtained (the connection has no client yet)."""
-        from exactlink.adapters.exact.odata import first_record, odata_message
+        from exactlink.adapters.exact.odata import first_record
+        from exactlink.adapters.exact.refusals import odata_message
         from exactlink.adapters.exact.sites import API_PATH
 
         response = http.send(

@@ -1,7 +1,7 @@
-"""Exact's OData v2 answers read (reference §3.2, §3.6, §3.7): envelopes, dates, error messages.
+"""Exact's OData v2 answers read (reference §3.2, §3.6): envelopes and dates.
 
 A leaf of the Exact adapter: the REST client and the OAuth client both read these shapes, and
-neither imports the other.
+neither imports the other (the error envelope is refusals.py's, another leaf).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
@@ -48,23 +48,3 @@ def first_record(payload: Any) -> dict[str, Any] | None:
     records, _next = unwrap(payload)
     record = records[0] if isinstance(records, list) and records else records
     return convert_dates(record) if isinstance(record, dict) else None
-
-
-def odata_message(response: requests.Response) -> str:
-    """``error.message.value`` of the OData envelope; a short text otherwise (HTML 401s)."""
-    try:
-        payload = response.json()
-    except ValueError:
-        text = re.sub(r"<[^>]+>", " ", response.text or "")
-        return " ".join(text.split())[:200]
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            if isinstance(message, dict):
-                return str(message.get("value") or "")
-            if message:
-                return str(message)
-        if isinstance(error, str):
-            return str(payload.get("error_description") or error)
-    return ""
