@@ -10,13 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from support.sandbox import api_get, auth_url, login_of, token_call
+from support.sandbox import api_get, auth_url, free_port, login_of, token_call
 
 pytestmark = pytest.mark.real
 
 
 def test_login_pick_two_consent_and_list_exactly_those(chromium, sandbox_factory):
-    sb = sandbox_factory(clients=12, seed=1, redirect_uri="http://127.0.0.1:9/exactlink/callback")
+    redirect = f"http://127.0.0.1:{free_port()}/exactlink/callback"  # nothing listens there
+    sb = sandbox_factory(clients=12, seed=1, redirect_uri=redirect)
     redirect_uri = sb.seed["app"]["redirect_uri"]
     login = login_of(sb)
     accessible = [c for c in sb.seed["companies"] if c["login_has_access"]]
@@ -76,12 +77,13 @@ def test_login_pick_two_consent_and_list_exactly_those(chromium, sandbox_factory
 
 
 def test_decline_in_the_browser(chromium, sandbox_factory):
-    sb = sandbox_factory(clients=3, redirect_uri="http://127.0.0.1:9/cb")
+    redirect_uri = f"http://127.0.0.1:{free_port()}/cb"  # nothing listens there
+    sb = sandbox_factory(clients=3, redirect_uri=redirect_uri)
     login = login_of(sb)
     page = chromium.new_page()
     landed: list[str] = []
     page.route(
-        lambda url: url.startswith("http://127.0.0.1:9/cb"),
+        lambda url: url.startswith(redirect_uri),
         lambda route: (landed.append(route.request.url), route.fulfill(status=200, body="ok")),
     )
     page.goto(auth_url(sb, state="s"))
@@ -89,7 +91,7 @@ def test_decline_in_the_browser(chromium, sandbox_factory):
     page.fill("#password", login["password"])
     page.click("#login")
     page.click("#decline")
-    page.wait_for_url(lambda url: url.startswith("http://127.0.0.1:9/cb"), timeout=10_000)
+    page.wait_for_url(lambda url: url.startswith(redirect_uri), timeout=10_000)
     assert landed
     query = parse_qs(urlsplit(page.url).query)
     assert query["error"] == ["access_denied"] and query["state"] == ["s"]
