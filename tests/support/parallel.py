@@ -33,7 +33,7 @@ def pytest_cmdline_main(config: pytest.Config):
         option.numprocesses = "auto"
         if option.dist == "no":
             option.dist = "load"
-        if option.maxschedchunk is None:
+        if getattr(option, "maxschedchunk", 0) is None:  # pytest-xdist 3.2 and later
             option.maxschedchunk = 1
     return (yield)
 
