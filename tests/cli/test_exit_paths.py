@@ -126,24 +126,37 @@ def test_ctrl_c_at_the_paste_prompt_of_a_terminal_exits_130(sandbox_factory, cli
 # ---------------------------------------------------------------------------- the closed pipe
 
 
-@pytest.fixture
-def many_clients(cli) -> int:
-    """A portal with 3,000 clients: `client list` writes some 360 KB, far more than a pipe holds
-    (64 KiB) and a reader takes in one read, so the writer meets the closed pipe for sure."""
-    assert cli("portal", "create", "Kantoor Peeters", "--email", "info@kantoor.be").exit_code == 0
+CLIENTS = 3000
+
+
+@pytest.fixture(scope="module")
+def many_clients(tmp_path_factory) -> str:
+    """A home with a portal of 3,000 clients: `client list` writes some 360 KB, far more than a
+    pipe holds (64 KiB) and a reader takes in one read, so the writer meets the closed pipe for
+    sure. Made once for the module: the tests only read it (through ``--home``)."""
+    from typer.testing import CliRunner
+
+    from exactlink.cli.app import app
+
+    home = str(tmp_path_factory.mktemp("many-clients") / "home")
     rows = ["name;email"] + [
         f"Klant {i:04d} Administratiekantoor en Belastingadvies B.V.;"
         f"administratie.klant{i}@voorbeeld-kantoor.nl"
-        for i in range(3000)
+        for i in range(CLIENTS)
     ]
-    result = cli("client", "import", "-", "--format", "csv", input="\n".join(rows) + "\n")
-    assert result.exit_code == 0, result.stderr
-    return 3000
+    for args, stdin in (
+        (["portal", "create", "Kantoor Peeters", "--email", "info@kantoor.be"], None),
+        (["client", "import", "-", "--format", "csv"], "\n".join(rows) + "\n"),
+    ):
+        done = CliRunner().invoke(app, ["--home", home, *args], input=stdin)
+        assert done.exit_code == 0, done.output
+    return home
 
 
-def _shell(command: str) -> subprocess.CompletedProcess:
-    """``command`` in a real bash, exactlink being this Python; PIPESTATUS of the first part."""
-    exactlink = f"{shlex.quote(sys.executable)} -m exactlink"
+def _shell(command: str, home: str) -> subprocess.CompletedProcess:
+    """``command`` in a real bash, exactlink being this Python on ``home``; then the exit status
+    of the pipeline's first part (``exit=N``)."""
+    exactlink = f"{shlex.quote(sys.executable)} -m exactlink --home {shlex.quote(home)}"
     script = command.replace("exactlink", exactlink, 1) + '; echo "exit=${PIPESTATUS[0]}"'
     return subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=dict(os.environ)
@@ -158,7 +171,7 @@ def _shell(command: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_a_closed_pipe_ends_quietly(many_clients, command, first):
-    done = _shell(command)
+    done = _shell(command, many_clients)
     out, _, status = done.stdout.rpartition("exit=")
     assert out.startswith(first)
     assert done.stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
@@ -169,7 +182,7 @@ def test_a_closed_pipe_ends_quietly(many_clients, command, first):
 
 def test_a_reader_that_reads_everything_gets_everything(many_clients):
     """The same command with a patient reader: every client, exit 0 (the pipe is no excuse)."""
-    done = _shell("exactlink client list --json | cat")
+    done = _shell("exactlink client list --json | cat", many_clients)
     out, _, status = done.stdout.rpartition("exit=")
     assert int(status) == 0, done.stderr
-    assert len(json.loads(out)) == many_clients
+    assert len(json.loads(out)) == CLIENTS
