@@ -26,7 +26,12 @@ def test_all_licenses_adds_what_the_login_cannot_reach(sandbox_factory, cli, mon
     expected = _expected_not_accessible(seed)
     assert expected  # the seed has a license with an administration the login does not see
 
-    before = stats(world.sb)["api_calls_by_endpoint"].get("system/AllDivisions", 0)
+    # Without the flag: the listed administrations only, and no system/AllDivisions call.
+    plain = cli("exact", "divisions", "--json")
+    assert plain.exit_code == 0, plain.stderr
+    assert "not_accessible" not in plain.json()
+    assert "system/AllDivisions" not in stats(world.sb)["api_calls_by_endpoint"]
+
     result = cli("exact", "divisions", "--all-licenses", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
@@ -39,33 +44,22 @@ def test_all_licenses_adds_what_the_login_cannot_reach(sandbox_factory, cli, mon
         assert row["name"] == company["name"]
         assert row["vat"] == company["vat_number"]
         assert row["status"] == {0: "inactive", 1: "active", 2: "archived"}[company["status"]]
-    calls = stats(world.sb)["api_calls_by_endpoint"]["system/AllDivisions"] - before
     reachable_licenses = {
         by_code[code]["license"]
         for code in seed["visible_divisions"]
         if by_code[code]["status"] == 1 and by_code[code]["blocking_status"] == 0
     }
+    calls = stats(world.sb)["api_calls_by_endpoint"]["system/AllDivisions"]
     assert calls == len(reachable_licenses)  # one call per license, not per administration
 
-
-def test_all_licenses_for_a_person_is_a_second_table(sandbox_factory, cli, monkeypatch):
-    world = connected(sandbox_factory, cli, monkeypatch)
-    expected = _expected_not_accessible(world.sb.seed)
-    result = cli("exact", "divisions", "--all-licenses")
-    assert result.exit_code == 0, result.stderr
+    # For a person: a second table, its count on stderr.
+    table = cli("exact", "divisions", "--all-licenses")
+    assert table.exit_code == 0, table.stderr
     assert (
         f"Not accessible to the firm's login or not granted to the app ({len(expected)}):"
-        in result.stderr
+        in table.stderr
     )
-    headers = [line for line in result.stdout.splitlines() if line.startswith("CODE")]
+    headers = [line for line in table.stdout.splitlines() if line.startswith("CODE")]
     assert len(headers) == 2  # the listed administrations, then the ones out of reach
-    second = result.stdout.split(headers[1], 1)[1]
+    second = table.stdout.split(headers[1], 1)[1]
     assert {int(line.split()[0]) for line in second.splitlines() if line.strip()} == expected
-
-
-def test_without_the_flag_there_is_no_all_divisions_call(sandbox_factory, cli, monkeypatch):
-    world = connected(sandbox_factory, cli, monkeypatch)
-    result = cli("exact", "divisions", "--json")
-    assert result.exit_code == 0, result.stderr
-    assert "not_accessible" not in result.json()
-    assert "system/AllDivisions" not in stats(world.sb)["api_calls_by_endpoint"]
