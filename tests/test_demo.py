@@ -89,7 +89,7 @@ def test_demo_narrates_in_dutch(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_json_with_keep(tmp_path):
+def test_demo_json_with_keep(tmp_path, cli):
     # --json speaks English whatever --lang says, so scripts see the same document.
     done = run_demo(tmp_path, "--lang", "nl", "--json", demo_options=("--keep",))
     assert done.returncode == 0, done.stderr[-3000:]
@@ -107,14 +107,9 @@ def test_demo_json_with_keep(tmp_path):
     home = Path(data["home"])
     assert home.parent == tmp_path / "tmp"
     assert (home.stat().st_mode & 0o777) == 0o700
-    listed = subprocess.run(
-        [sys.executable, "-m", "exactlink", "--home", str(home), "--json", "client", "list"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert listed.returncode == 0, listed.stderr
-    assert {c["status"] for c in json.loads(listed.stdout)} == {"active", "granted", "pending"}
+    listed = cli("--home", str(home), "--json", "client", "list")  # the kept home works
+    assert listed.exit_code == 0, listed.stderr
+    assert {c["status"] for c in listed.json()} == {"active", "granted", "pending"}
 
 
 def test_demo_refuses_too_few_clients(run_exactlink):

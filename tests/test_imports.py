@@ -44,10 +44,11 @@ def loaded(tmp_path, *args):
 
 
 @pytest.fixture
-def home_with_clients(run_exactlink):
-    assert run_exactlink("portal", "create", "K", "--email", "k@k.be").exit_code == 0
+def home_with_clients(cli):
+    """A portal with two clients, made in-process (only the probes need a fresh interpreter)."""
+    assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0
     rows = "name,vat\nA,BE0403170701\nB,\n"
-    assert run_exactlink("client", "import", "-", input=rows).exit_code == 0
+    assert cli("client", "import", "-", input=rows).exit_code == 0
 
 
 def test_help_imports_neither_requests_nor_keyring(tmp_path):

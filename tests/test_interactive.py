@@ -7,9 +7,7 @@ a person something, so they are tested the way a person meets them.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -46,22 +44,14 @@ def finish(child) -> int:
     return child.exitstatus
 
 
-def run(home, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "exactlink", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture
-def world(sandbox_factory, tmp_path):
-    """A sandbox, and a home with a portal in it."""
+def world(sandbox_factory, cli, tmp_path):
+    """A sandbox, and a home with a portal in it (made in-process: only the prompts need a
+    terminal)."""
     sb = sandbox_factory(clients=7, seed=1)
     home = tmp_path / "home"
-    created = run(home, "portal", "create", PORTAL, "--email", "kantoor@example.be")
-    assert created.returncode == 0, created.stderr
+    created = cli("--home", str(home), "portal", "create", PORTAL, "--email", "kantoor@example.be")
+    assert created.exit_code == 0, created.stderr
     return sb, home
 
 
@@ -85,6 +75,18 @@ def spawn_app_set(sb, home):
     return child
 
 
+def set_app(cli, sb, home) -> None:
+    """The app set with its secret on stdin, in-process (the set-up of the connect tests; the
+    hidden prompt itself is tested below)."""
+    app = sb.seed["app"]
+    done = cli(
+        *("--home", str(home), "exact", "app", "set", "--client-id", app["client_id"]),
+        *("--redirect-uri", app["redirect_uri"], "--base-url", sb.base_url, "--insecure-storage"),
+        input=app["client_secret"] + "\n",
+    )
+    assert done.exit_code == 0, done.stderr
+
+
 def set_app_on_a_terminal(sb, home) -> str:
     """Type the client secret at the hidden prompt; return everything the terminal showed."""
     child = spawn_app_set(sb, home)
@@ -94,16 +96,16 @@ def set_app_on_a_terminal(sb, home) -> str:
     return shown + child.before
 
 
-def test_secret_prompt_hides_what_is_typed(world):
+def test_secret_prompt_hides_what_is_typed(world, cli):
     sb, home = world
     secret = sb.seed["app"]["client_secret"]
     screen = set_app_on_a_terminal(sb, home)
     assert secret not in screen  # not echoed: the terminal never showed it
     assert "Exact app" in screen and "set" in screen
 
-    shown = run(home, "--json", "exact", "app", "show")
-    assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["secret_stored"] is True
+    shown = cli("--home", str(home), "--json", "exact", "app", "show")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.json()["secret_stored"] is True
     assert secret not in shown.stdout + shown.stderr
 
 
@@ -115,11 +117,11 @@ def test_empty_secret_at_the_prompt_is_refused(world):
     assert code == 2, child.before
 
 
-def test_connect_no_browser_shows_the_address_and_accepts_the_pasted_one(world):
+def test_connect_no_browser_shows_the_address_and_accepts_the_pasted_one(world, cli):
     from exactlink_sandbox.autoconsent import authorize
 
     sb, home = world
-    set_app_on_a_terminal(sb, home)
+    set_app(cli, sb, home)
     firm = next(login for login in sb.seed["logins"] if login["role"] == "firm")
 
     child = spawn(home, "exact", "connect", "--no-browser", "--timeout", "60")
@@ -136,14 +138,14 @@ def test_connect_no_browser_shows_the_address_and_accepts_the_pasted_one(world):
     child.expect_exact("Connected " + PORTAL)
     assert finish(child) == 0, child.before
 
-    status = run(home, "--json", "exact", "status")
-    assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["exact_username"] == firm["username"]
+    status = cli("--home", str(home), "--json", "exact", "status")
+    assert status.exit_code == 0, status.stderr
+    assert status.json()["exact_username"] == firm["username"]
 
 
-def test_pasting_a_foreign_address_is_refused(world):
+def test_pasting_a_foreign_address_is_refused(world, cli):
     sb, home = world
-    set_app_on_a_terminal(sb, home)
+    set_app(cli, sb, home)
     child = spawn(home, "exact", "connect", "--no-browser", "--timeout", "60")
     child.expect_exact("paste the address the browser landed on:")
     child.sendline(sb.seed["app"]["redirect_uri"] + "?code=XTzM%21stale&state=not-this-attempt")

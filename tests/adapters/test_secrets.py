@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
 import pytest
 
@@ -13,6 +12,7 @@ from exactlink.adapters.secrets import (
     InsecureFileSecretStore,
     KeyringSecretStore,
     check_backend,
+    home_namespace,
     open_secret_store,
 )
 from exactlink.errors import SecureStorageUnavailable
@@ -20,7 +20,7 @@ from exactlink.paths import Paths
 
 
 def test_real_keyring_set_get_delete(real_keyring, tmp_path):
-    store = KeyringSecretStore(f"test-{uuid.uuid4().hex}", backend=real_keyring)
+    store = KeyringSecretStore(home_namespace(Paths.resolve(tmp_path)), backend=real_keyring)
     assert "SecretService" in store.backend_name
     assert store.get("connection-1/refresh") is None
     store.set("connection-1/refresh", "Gcp7!IAAAAB-secret")
@@ -121,11 +121,12 @@ def test_the_platform_backend_is_chosen_without_keyrings_scan(real_keyring, monk
 def test_a_hanging_keyring_times_out(monkeypatch, tmp_path):
     import threading
 
-    from keyring.backends import SecretService
-
     release = threading.Event()
 
-    class Hanging(SecretService.Keyring):
+    # Duck-typed on purpose: a subclass of a keyring backend registers itself with keyring,
+    # and every later keyring.get_keyring() in this process (another test's) would find two
+    # viable backends and chain them.
+    class Hanging:
         def get_password(self, service, username):
             release.wait(5)
 

@@ -58,6 +58,7 @@ def _finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str, str]
 
 
 @pytest.mark.real
+@pytest.mark.slow
 def test_loopback_with_a_real_chromium(sandbox_factory, cli, isolated_home, chromium):
     world = make_world(sandbox_factory, cli)
     proc = _start_connect(isolated_home)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from support.exactkit import advance, connect_inprocess, control, make_world, stats
 
 
@@ -33,6 +35,7 @@ def _spawn(n: int, home, *args: str) -> list[subprocess.Popen]:
     ]
 
 
+@pytest.mark.slow
 def test_sixteen_processes_with_an_expired_token_make_one_token_call(
     sandbox_factory, cli, monkeypatch, isolated_home
 ):
@@ -65,6 +68,7 @@ def test_sandbox_clock_ahead_401_path_refreshes_once(sandbox_factory, cli, monke
     assert after["token_errors"].get("TooEarlyToRefreshTokens", 0) == 0
 
 
+@pytest.mark.slow
 def test_fault_after_rotation_reports_the_broken_chain(
     sandbox_factory, cli, monkeypatch, isolated_home
 ):

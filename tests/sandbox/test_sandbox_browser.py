@@ -12,7 +12,7 @@ import pytest
 
 from support.sandbox import api_get, auth_url, login_of, token_call
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 
 def test_login_pick_two_consent_and_list_exactly_those(chromium, sandbox_factory):

@@ -97,9 +97,9 @@ def test_every_required_case_is_present(clients):
 
 
 def test_five_thousand_clients_seed_quickly():
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: parallel workers share the cores
     world = generate(5000, 1)
-    assert time.perf_counter() - start < 3
+    assert time.process_time() - start < 3
     assert len(world.companies) == 5002
 
 

@@ -120,7 +120,9 @@ def test_ten_thousand_by_ten_thousand_is_fast():
         )
         for i in range(10_000)
     ]
-    start = time.perf_counter()
+    # CPU time, not wall time: the workers of a parallel run (and whatever else the machine
+    # runs) share the cores, and this is about what matching itself costs.
+    start = time.process_time()
     out = match_clients(clients, divs)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert sum(1 for m in out.values() if m.outcome == MATCHED) >= 9_000

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the exactlink processes that tests start, as it does from a shell.
+
+    A process started with SIGINT ignored (a background job of a non-interactive shell, some CI
+    runners) passes that on to its children, and Python then never raises KeyboardInterrupt:
+    the tests that press Ctrl-C would hang. A handler of our own is reset to the default in
+    every child.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

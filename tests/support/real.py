@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -47,10 +48,15 @@ def chromium():
 
 
 @pytest.fixture
-def real_keyring(monkeypatch):
+def real_keyring(tmp_path):
     """The machine's Secret Service keyring (gnome-keyring under dbus-run-session in CI).
 
-    Entries go under a per-test service name and are removed afterwards.
+    Tests share the keyring's one collection (a new one needs a person at a prompt), so what
+    keeps them apart is the entry's name: exactlink namespaces every entry by its home folder
+    (``home_namespace``), and every home of a test lies under the test's own ``tmp_path``. Two
+    tests, two workers or two runs never read or write the same entry, and whatever a test left
+    under its homes (it failed half-way, say) is removed afterwards, so a developer's own
+    keyring keeps nothing of the suite.
     """
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         missing("a D-Bus session with an unlocked Secret Service keyring")
@@ -68,4 +74,27 @@ def real_keyring(monkeypatch):
         why = "priority 0"
     if not viable:
         missing(f"a Secret Service keyring ({why})")
-    return backend
+    yield backend
+    _remove_entries_under(backend, tmp_path)
+
+
+def namespaces_under(root: Path) -> set[str]:
+    """The keyring namespace of ``root``, of the test's home (``root/home``, made or not) and of
+    every folder below ``root`` (each a possible home)."""
+    from exactlink.adapters.secrets import home_namespace
+    from exactlink.paths import Paths
+
+    below = (p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())
+    folders = [root, root / "home", *below]
+    return {home_namespace(Paths.resolve(folder)) for folder in folders}
+
+
+def _remove_entries_under(backend, root: Path) -> None:
+    from exactlink.adapters.secrets import SERVICE
+
+    ours = namespaces_under(root)
+    collection = backend.get_preferred_collection()
+    for item in collection.search_items({"service": SERVICE}):
+        username = item.get_attributes().get("username", "")
+        if username.split("/", 1)[0] in ours:
+            item.delete()

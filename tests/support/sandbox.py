@@ -48,13 +48,38 @@ def sandbox(sandbox_factory):
 # Plain functions (not fixtures) that drive the sandbox over HTTP the way a client would.
 
 
+# Ports for listeners a test starts itself (a redirect URI's loopback listener): drawn below the
+# kernel's ephemeral range, where bind(port 0) never lands, from a slice of its own for each
+# xdist worker, so neither another worker nor a socket the kernel numbers (a sandbox, Chromium)
+# can be handed the same port between the draw and the listener's bind.
+_PORTS_FROM, _PORTS_TO = 20000, 32000
+_SLICE = 400
+_drawn: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (for a redirect URI's listener)."""
+    """A TCP port free on 127.0.0.1 right now, never drawn before in this process, and in this
+    xdist worker's own slice of ports (for a redirect URI's listener)."""
+    import os
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    first = _PORTS_FROM + (index * _SLICE) % (_PORTS_TO - _PORTS_FROM)
+    start = random.SystemRandom().randrange(_SLICE)  # two runs at once start apart
+    for step in range(_SLICE):
+        port = first + (start + step) % _SLICE
+        if port in _drawn:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _drawn.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {first}-{first + _SLICE - 1}")
 
 
 def auth_url(sb, state: str = "st-1", **extra) -> str:
