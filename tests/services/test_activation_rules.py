@@ -16,18 +16,19 @@ CONN = 1  # the portal's connection
 OTHER_CONN = 2  # an earlier connection of the same portal
 ME = 10  # the client under judgement
 OTHER = 11  # another client of the portal
+VAT = "NL123456782B01"  # the client's and every listed division's: the identity rule agrees
 PORTAL = Portal(*([None] * len(Portal._fields)))._replace(id=1, name="Kantoor", email="k@x.nl")
 
 
 def client(*, granted: bool = True, division: int | None = None) -> Client:
     return Client(
-        ME, 1, "Bakkerij", None, None, None, False,
+        ME, 1, "Bakkerij", None, VAT, None, False,
         "2026-01-01T00:00:00Z" if granted else None, "", "", division,
     )  # fmt: skip
 
 
 def div(code: int, *, status: int = 1, blocking: int = 0) -> Division:
-    return Division(code, f"Adm {code}", 1, None, None, None, status, blocking, True, "NL", "")
+    return Division(code, f"Adm {code}", 1, None, VAT, None, status, blocking, True, "NL", "")
 
 
 def act(division: int, connection_id: int = CONN, by: str = "vat") -> Activation:

@@ -106,11 +106,14 @@ def coc_key(value: str | None, country: str | None = None) -> str | None:
     return try_normalize_coc(value, hint) or _compact(value)
 
 
-def _coc_from_vat(vat: str | None) -> str | None:
+def coc_from_vat(vat: str | None) -> str | None:
     """A Belgian VAT number is ``BE`` + the enterprise number (KBO/BCE)."""
     if vat and vat.startswith("BE") and vat[2:].isdigit() and len(vat) == 12:
         return vat[2:]
     return None
+
+
+_coc_from_vat = coc_from_vat
 
 
 class ClientLike(Protocol):

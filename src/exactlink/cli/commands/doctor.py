@@ -25,7 +25,17 @@ def doctor_inputs(ctx: AppContext) -> Inputs:
         app=ctx.exact_app,
         client_secret=lambda: client_secret(ctx.secrets),
         port=lambda portal: ctx.exact(portal),
+        max_age=_max_age(ctx),
     )
+
+
+def _max_age(ctx: AppContext) -> float:
+    from exactlink.services.exact_app import DIVISIONS_MAX_AGE_MINUTES, divisions_max_age
+
+    try:
+        return divisions_max_age(ctx.config)
+    except Exception:  # an unreadable config is the config check's ✗, not a crash here
+        return DIVISIONS_MAX_AGE_MINUTES * 60.0
 
 
 def run_doctor(ctx: AppContext, client: str | None, division: int | None) -> Report:

@@ -42,6 +42,11 @@ CAUSE_OWN_LINK = "needs_overwrite"
 CAUSE_RATE_LIMITED = "rate_limited"
 CAUSE_UNREACHABLE = "unreachable"
 CAUSE_REFUSED = "refused"
+CAUSE_PRACTICE = "own_practice"  # the firm's own administration, not a client's
+CAUSE_MISMATCH = "division_mismatch"  # a hand-picked division whose numbers or name differ
+CAUSE_NOT_ACTIVATED = "not_activated"  # granted, its administration listed, never activated
+CAUSE_STALE_ACTIVATION = "activation_mismatch"  # activated where the numbers or name now differ
+CAUSE_HIDDEN = "archived_or_removed"  # answers, yet system/Divisions leaves it out
 # Not in the connection's list: the caller finds out why (another portal's, or never granted).
 CAUSE_UNLISTED = "not_listed"
 
@@ -106,6 +111,13 @@ def fix_no_rights() -> str:
         "Give the login a role with rights on the client's administration (Toegangsrechten"
         " / Access rights), then try again."
     )
+
+
+def fix_force(code: int) -> str:
+    return _(
+        "Check the code with `exactlink exact divisions`; if it really is this client's"
+        " administration, run the command again with --division {code} --force."
+    ).format(code=code)
 
 
 def fix_reconnect() -> str:

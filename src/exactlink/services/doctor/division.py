@@ -18,6 +18,7 @@ from exactlink.models import Division
 from exactlink.services import matching
 from exactlink.services.activation import (
     CAUSE_BLOCKED,
+    CAUSE_HIDDEN,
     CAUSE_HQ,
     CAUSE_LICENSE,
     CAUSE_NO_ACCESS,
@@ -25,12 +26,22 @@ from exactlink.services.activation import (
     CAUSE_UNLISTED,
     explain_refusal,
     fetch_divisions,
+    fix_archived,
     fix_no_access,
     fix_no_rights,
     fix_not_granted,
 )
+from exactlink.services.activation.divisions import is_fresh
 from exactlink.services.activation.facts import by_code
-from exactlink.services.activation.rules import REFUSE, Case, Verdict, decide, pick_division
+from exactlink.services.activation.rules import (
+    REFUSE,
+    Case,
+    Target,
+    Verdict,
+    decide,
+    pick_division,
+)
+from exactlink.services.doctor.activation import check_activation
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session
 
 # Exact blocks after more than 10 errors an hour (§5.1): leave room for the person's own work.
@@ -48,7 +59,37 @@ def check_division(s: Session) -> None:
         if early.cause == CAUSE_HQ:
             s.add("hq", FAIL, early.message or "", early.fix)
             return
+    if not read_divisions(s, need=s.code):
+        return
+    if s.code is None and s.client is not None and not _matched(s):
+        return
+    if s.code is None:
+        s.add(
+            "division_listed",
+            OK,
+            _("{n} administrations reachable (system/Divisions, all pages).").format(
+                n=len(s.divisions or [])
+            ),
+        )
+        return
+    s.report.division = s.code
+    listed = by_code(s.divisions or [])
+    _check_state(s, listed, decide(Case(divisions=listed, division=s.code)))
+    check_activation(s, listed)
+
+
+def read_divisions(s: Session, *, need: int | None) -> bool:
+    """The list: the cached one while it is fresh and holds the division needed, else fetched
+    (all pages); False with a ✗ when Exact would not give it."""
+    assert s.store is not None and s.connection is not None and s.portal is not None
+    cached = s.store.divisions.list(s.connection.id)
+    if is_fresh(cached, s.inputs.max_age, s.inputs.now()) and (
+        need is None or need in {d.code for d in cached}
+    ):
+        s.divisions = cached
+        return True
     try:
+        assert s.port is not None
         s.divisions = fetch_divisions(s.store, s.portal, s.connection, s.port)
     except ExactlinkError as exc:
         s.add(
@@ -57,28 +98,22 @@ def check_division(s: Session) -> None:
             _("system/Divisions could not be read: {error}").format(error=exc.message),
             exc.hint,
         )
-        return
-    listed = by_code(s.divisions)
-    if s.code is None and s.client is not None and not _matched(s, s.divisions):
-        return
-    if s.code is None:
-        s.add(
-            "division_listed",
-            OK,
-            _("{n} administrations reachable (system/Divisions, all pages).").format(
-                n=len(s.divisions)
-            ),
-        )
-        return
-    s.report.division = s.code
-    _check_state(s, listed, decide(Case(divisions=listed, division=s.code)))
+        return False
+    s.fetched = True
+    return True
 
 
-def _matched(s: Session, divisions: list[Division]) -> bool:
-    """The client's division by matching, as activation picks it; a ✗ when there is none."""
-    assert s.client is not None
-    match = matching.match_client(s.client, divisions)
-    picked = pick_division(Case(client=s.client, divisions=by_code(divisions), match=match))
+def _matched(s: Session) -> bool:
+    """The client's division by matching, as activation picks it (a cached list that finds none
+    is fetched once more: it may predate a grant); a ✗ when there is none."""
+    assert s.client is not None and s.divisions is not None
+    picked = _pick(s)
+    if isinstance(picked, Verdict) and not s.fetched:
+        s.divisions = None
+        if not read_divisions(s, need=-1):
+            return False
+        picked = _pick(s)
+    divisions = s.divisions or []
     if not isinstance(picked, Verdict):
         s.code = picked.code
         s.add(
@@ -110,12 +145,21 @@ def _matched(s: Session, divisions: list[Division]) -> bool:
     return False
 
 
+def _pick(s: Session) -> Target | Verdict:
+    assert s.client is not None and s.divisions is not None
+    match = matching.match_client(s.client, s.divisions)
+    return pick_division(Case(client=s.client, divisions=by_code(s.divisions), match=match))
+
+
 def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> None:
     """Listed, and linkable by the rules' own verdict; then the probe unless that explains it."""
     assert s.code is not None
     if verdict.cause == CAUSE_UNLISTED:
         s.add("division_listed", FAIL, verdict.message or "", _("The probe below tells which."))
         probe(s, explained=False)
+        found = s.report.get("probe")
+        if found is not None and found.status == OK:
+            hidden(s)
         return
     s.add(
         "division_listed",
@@ -240,3 +284,18 @@ def check_rate_limit(s: Session) -> None:
                 n=state.daily_remaining, limit=state.daily_limit or "?", code=s.code
             ),
         )
+
+
+def hidden(s: Session) -> None:
+    """Exact answers inside the division, yet ``system/Divisions`` leaves it out: it is archived
+    and the list hides archived administrations (reference §6.3), or it was removed since."""
+    s.add(
+        "division_state",
+        FAIL,
+        _(
+            "Administration {code} answers but is not in system/Divisions: it is archived or"
+            " removed (Exact leaves archived administrations out of the list), not a missing match."
+        ).format(code=s.code),
+        fix_archived(),
+        cause=CAUSE_HIDDEN,
+    )
