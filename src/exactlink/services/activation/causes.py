@@ -54,19 +54,42 @@ CAUSE_UNLISTED = "not_listed"
 def fix_not_granted() -> str:
     return _(
         "Grant the app this administration: Mijn Exact Online > Beveiligingscentrum > Machtigingen"
-        " voor mijn apps > (the app) > Administraties beheren (My Exact Online > Security Center >"
-        " Permissions for my apps > Manage administrations), move it to Geselecteerde"
-        " administraties (Selected administrations) and save; then `exactlink exact divisions"
-        " --refresh`."
+        " voor mijn apps > Administraties beheren (My Exact Online > Security Center > Permissions"
+        " for my apps > Manage administrations), or Import/Export > Appmachtigingen (App"
+        " permissions); tick it, or Alle huidige en toekomstige administraties (All current and"
+        " future administrations), and save; then `exactlink exact divisions --refresh`."
     )
 
 
 def fix_no_access() -> str:
     return _(
-        "Give the firm's Exact login access to the client's company: on the user card,"
-        " Administraties: Toegangsrechten (Companies: Access rights), or have the client link the"
-        " firm through Accountant koppelen (Link to my accountant); then `exactlink exact"
+        "Give the firm's Exact user access to the client's company: on the user card, Monitor >"
+        " Administraties: Toegangsrechten (Companies: Access rights); then `exactlink exact"
         " divisions --refresh`."
+    )
+
+
+def fix_not_linked() -> str:
+    return _(
+        "The client links the firm in Exact Online: Koppel mijn accountant (Link my"
+        " accountant); the firm then sees the company under Externe administraties (External"
+        " administrations). Then `exactlink exact divisions --refresh`."
+    )
+
+
+def fix_license() -> str:
+    return _(
+        "Some client licences (Exact Online Premium) are reported unreachable through an"
+        " accountant's login even when linked: connect the client with a login of its own"
+        " licence (`exactlink exact connect --client NAME`)."
+    )
+
+
+def fix_other_user() -> str:
+    return _(
+        "The consent was given in a browser logged in to Exact as another user. Connect again"
+        " with the firm's own login: `exactlink exact connect` (the authorize URL forces a"
+        " login, so the browser's other Exact session is not used)."
     )
 
 
@@ -101,15 +124,17 @@ def fix_hq() -> str:
 
 def fix_app_scope() -> str:
     return _(
-        "The app's scopes do not cover this data: complete the app's Data & Security Review in"
-        " the Exact Online App Store (or use an app registered under a developer license)."
+        'The app lacks a scope for this data (Exact answers "Application Scope Violated"):'
+        " add the scope to the app's registration in the Exact Online App Store (Scopes), then"
+        " connect again: `exactlink exact connect`."
     )
 
 
 def fix_no_rights() -> str:
     return _(
-        "Give the login a role with rights on the client's administration (Toegangsrechten"
-        " / Access rights), then try again."
+        "Give the firm's Exact user a role with rights on the client's administration: on the"
+        " user card, Monitor > Administraties: Toegangsrechten (Companies: Access rights); then"
+        " try again."
     )
 
 
