@@ -46,7 +46,8 @@ CAUSE_PRACTICE = "own_practice"  # the firm's own administration, not a client's
 CAUSE_MISMATCH = "division_mismatch"  # a hand-picked division whose numbers or name differ
 CAUSE_NOT_ACTIVATED = "not_activated"  # granted, its administration listed, never activated
 CAUSE_STALE_ACTIVATION = "activation_mismatch"  # activated where the numbers or name now differ
-CAUSE_HIDDEN = "archived_or_removed"  # answers, yet system/Divisions leaves it out
+CAUSE_HIDDEN = "archived_or_removed"
+CAUSE_OTHER_USER = "other_exact_user"  # the consent was given as another Exact user  # answers, yet system/Divisions leaves it out
 # Not in the connection's list: the caller finds out why (another portal's, or never granted).
 CAUSE_UNLISTED = "not_listed"
 

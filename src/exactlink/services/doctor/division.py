@@ -27,9 +27,7 @@ from exactlink.services.activation import (
     explain_refusal,
     fetch_divisions,
     fix_archived,
-    fix_no_access,
     fix_no_rights,
-    fix_not_granted,
 )
 from exactlink.services.activation.divisions import is_fresh
 from exactlink.services.activation.facts import by_code
@@ -42,6 +40,7 @@ from exactlink.services.activation.rules import (
     pick_division,
 )
 from exactlink.services.doctor.activation import check_activation
+from exactlink.services.doctor.causes import CAUSE_NOT_LISTED, missing_cause
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session
 
 # Exact blocks after more than 10 errors an hour (§5.1): leave room for the person's own work.
@@ -57,7 +56,7 @@ def check_division(s: Session) -> None:
         # Without the list the rules can refuse only an HQ code (never listed, reference §4.2).
         early = decide(Case(division=s.code))
         if early.cause == CAUSE_HQ:
-            s.add("hq", FAIL, early.message or "", early.fix)
+            s.add("hq", FAIL, early.message or "", early.fix, cause=CAUSE_HQ)
             return
     if not read_divisions(s, need=s.code):
         return
@@ -122,26 +121,12 @@ def _matched(s: Session) -> bool:
             _("Matched administration {code} by {by}.").format(code=picked.code, by=picked.by),
         )
         return True
-    shown = ", ".join(f"{c.division} {c.name} ({c.score:g})" for c in picked.candidates[:3])
-    s.add(
-        "division_listed",
-        FAIL,
-        _(
-            "None of the {n} administrations the connection can see is clearly the"
-            " client's{closest}. Either the app was not granted it, or the firm's"
-            " login has no access to the client's company."
-        ).format(
-            n=len(divisions),
-            closest=(_("; closest: {list}").format(list=shown) if shown else ""),
-        ),
-        _(
-            "{granted} Or: {access} Then run `exactlink doctor --client {name} --division CODE` once the code is known."
-        ).format(
-            granted=fix_not_granted(),
-            access=fix_no_access(),
-            name=shlex.quote(s.client.name),
-        ),
-    )
+    cause, message, fix = missing_cause(s.client, picked, len(divisions))
+    if cause == CAUSE_NOT_LISTED:
+        fix = _("{fix} Then run `exactlink doctor --client {name}` again.").format(
+            fix=fix, name=shlex.quote(s.client.name)
+        )
+    s.add("division_listed", FAIL, message, fix, cause=cause)
     return False
 
 
@@ -169,7 +154,7 @@ def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> N
         ),
     )
     if verdict.kind == REFUSE:
-        s.add("division_state", FAIL, verdict.message or "", verdict.fix)
+        s.add("division_state", FAIL, verdict.message or "", verdict.fix, cause=verdict.cause)
         probe(s, explained=True)
         return
     s.add("division_state", OK, _("Active and not blocked."))
@@ -228,7 +213,7 @@ def _probe_once(s: Session) -> bool:
             CAUSE_LICENSE: _("The license of administration {code} is blocked or has expired."),
         }
         message = messages.get(cause, _("Exact refused administration {code}: {error}"))
-        s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix)
+        s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix, cause=cause)
         return False
     except ExactlinkError as exc:  # rate limited, the chain died, Exact unreachable
         s.add("probe", FAIL, exc.message, exc.hint)
