@@ -8,4 +8,5 @@ pytest_plugins = [
     "support.cli",
     "support.real",
     "support.sandbox",
+    "support.relayhost",
 ]

@@ -4,17 +4,29 @@
 authorize URL, fill in the login form, tick administrations on the consent page and press
 *Allow* (or *Decline*). It reads the real HTML forms, so it only works against the sandbox's
 pages; it never talks to the real Exact Online.
+
+When the redirect URI is exactlink's relay page (a public HTTPS page, as the real Exact Online
+requires), ``authorize(..., relay=True, follow=True)`` does what that page's script does in a
+browser: :func:`relay_target` reads the port from ``state`` (``<nonce>.<port>``, 1024-65535)
+and the browser goes to ``http://127.0.0.1:<port>/callback`` with the same query, never
+anywhere else; without a port there is only :func:`relay_line`, the line the page shows.
+This mirrors ``exactlink/relay/page.html`` in Python (this package imports nothing of
+exactlink).
 """
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
 from http.cookiejar import CookieJar
-from urllib.parse import urlencode, urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-__all__ = ["AutoConsentError", "authorize"]
+__all__ = ["AutoConsentError", "authorize", "relay_line", "relay_target"]
+
+# The relay page's rule, character for character: a nonce, a dot, a port without leading zero.
+_RELAY_STATE = re.compile(r"[A-Za-z0-9_-]{8,128}\.([1-9][0-9]{3,4})")
 
 
 class AutoConsentError(RuntimeError):
@@ -71,6 +83,27 @@ def _parse(html: str) -> _Form:
     return form
 
 
+def relay_line(location: str) -> str:
+    """The line the relay page shows to copy: the query as the browser holds it."""
+    query = urlsplit(location).query
+    return "?" + query if query else ""
+
+
+def relay_target(location: str) -> str | None:
+    """Where the relay page forwards a browser that arrives at ``location``, or None (it then
+    shows :func:`relay_line`). Only ``http://127.0.0.1:<port>/callback``, the query unchanged."""
+    query = urlsplit(location).query
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, value)  # URLSearchParams.get: the first value
+    if "code" not in params and "error" not in params:
+        return None
+    match = _RELAY_STATE.fullmatch(params.get("state", ""))
+    if match is None or not 1024 <= int(match.group(1)) <= 65535:
+        return None
+    return f"http://127.0.0.1:{int(match.group(1))}/callback?{query}"
+
+
 def authorize(
     auth_url: str,
     username: str,
@@ -79,13 +112,16 @@ def authorize(
     decline: bool = False,
     follow: bool = False,
     timeout: float = 10.0,
+    relay: bool = False,
 ) -> str:
     """Log in and answer the consent page; return the final redirect URL.
 
     ``select``: None keeps the page as it is (the pre-ticked administrations), ``"all"`` ticks
     "all current and future administrations", a list of division codes ticks exactly those.
     ``decline=True`` presses *Decline* (the redirect then carries ``error=access_denied``).
-    ``follow=True`` also GETs the redirect URL, so a loopback listener receives it.
+    ``follow=True`` also GETs the redirect URL, so a loopback listener receives it; with
+    ``relay=True`` (the redirect URI is the relay page) it GETs :func:`relay_target` instead,
+    when there is one.
     """
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
@@ -131,9 +167,10 @@ def authorize(
     status, html, location = fetch(urljoin(auth_url, page.action), consent)
     if status != 302 or not location:
         raise AutoConsentError(_parse(html).error or f"consent answered HTTP {status}")
-    if follow:
+    target = relay_target(location) if relay else location
+    if follow and target:
         try:
-            with urllib.request.urlopen(location, timeout=timeout) as response:
+            with urllib.request.urlopen(target, timeout=timeout) as response:
                 response.read()
         except urllib.error.HTTPError:
             pass  # the listener answered; what it said is its own business

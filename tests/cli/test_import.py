@@ -102,14 +102,14 @@ def test_conflicts_and_update(cli, portal, tmp_path):
     [
         (b"", "is empty"),
         (b"\n  \n", "is empty"),
-        (b"company;btw_id\nA;B\n", "has no 'name' column"),
-        (b"name,colour\nA,red\n", "unknown column(s) 'colour'"),
-        (b"name,vat\nCaf\xe9 Rose,BE0403170701\n", "not UTF-8: byte 0xE9 on line 2"),
+        (b"straat;postcode\nA;B\n", "has no column with the client's name"),
+        (b"Naam;NAAM\nA;B\n", "the columns 'Naam' and 'NAAM' both hold name"),
         (b"\xff\xfen\x00a\x00", "UTF-16"),
         (b"name,vat\nA,BE0403170701\nB,BE0403170701,extra\n", "line 3: the row has 1 field"),
         (b"name,vat\nA,BE0403170702\n", "line 2: invalid VAT number 'BE0403170702'"),
         (b"name,email\nA,a@b.be\nB,not-mail\n", "line 3: invalid e-mail address 'not-mail'"),
         (b"name\nA\nB\na\n", "line 4: 'a' appears already on line 2"),
+        (b"name,vat\nA,BE0403170701\nA,\n", "line 3: 'A' appears already on line 2, with other"),
         (b"name,managed\nA,maybe\n", "managed: 'maybe' is not yes or no"),
         (b"name,vat\n\n,BE0403170701\n", "line 3: the client name is empty"),
         (b'[{"name": "A"}, 3]', "the item is not an object"),
@@ -128,11 +128,56 @@ def test_bad_input_aborts_and_writes_nothing(cli, portal, tmp_path, db, content,
     assert body["errors"][0]["code"] == "invalid_input"
 
 
-def test_latin1_says_save_as_utf8(cli, portal, tmp_path):
+def test_latin1_is_read_with_a_notice_naming_the_encoding(cli, portal, tmp_path):
     path = write(tmp_path, "k.csv", "name\nCafé Rosé\n".encode("latin-1"))
     result = cli("client", "import", path)
-    assert result.exit_code == 2
-    assert "Save it as UTF-8" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert "is not UTF-8; it was read as Windows-1252 (cp1252)" in result.stderr
+    assert "Café Rosé" in clients(cli)
+
+
+def test_a_byte_undefined_in_cp1252_falls_back_to_latin1(cli, portal, tmp_path):
+    path = write(tmp_path, "k.csv", b"name\nA\x81B\n")
+    body = cli("--json", "client", "import", path).json()
+    assert body["data"]["notices"][0]["details"] == {"encoding": "latin-1"}
+    assert "A\x81B" in clients(cli)
+
+
+def test_forced_encoding(cli, portal, tmp_path, db):
+    path = write(tmp_path, "k.csv", b"name,vat\nCaf\xe9 Rose,BE0403170701\n")
+    refused = cli("client", "import", path, "--encoding", "utf-8")
+    assert refused.exit_code == 2
+    assert "is not utf-8: byte 0xE9 on line 2" in refused.stderr
+    assert db("SELECT COUNT(*) FROM clients") == [(0,)]
+    unknown = cli("client", "import", path, "--encoding", "klingon")
+    assert unknown.exit_code == 2 and "Unknown encoding 'klingon'" in unknown.stderr
+    utf16 = write(tmp_path, "u.csv", "name\tvat\nCafé Noël\t\n".encode("utf-16"))
+    assert cli("client", "import", utf16).exit_code == 2  # UTF-16 only when asked for
+    forced = cli("--json", "client", "import", utf16, "--encoding", "utf-16")
+    assert forced.exit_code == 0, forced.stdout
+    assert forced.json()["data"]["notices"] == []
+    assert "Café Noël" in clients(cli)
+
+
+def test_unknown_columns_are_ignored_with_one_notice_or_refused_when_strict(
+    cli, portal, tmp_path, db
+):
+    path = write(tmp_path, "k.csv", "name,colour,size\nA,red,XL\n")
+    strict = cli("client", "import", path, "--strict")
+    assert strict.exit_code == 2
+    assert "unknown column(s) 'colour', 'size'" in strict.stderr
+    assert db("SELECT COUNT(*) FROM clients") == [(0,)]
+    human = cli("client", "import", path, "--dry-run")
+    assert human.stderr.count("not used by exactlink") == 1
+    body = cli("--json", "client", "import", path).json()
+    assert body["data"]["added"] == 1
+    assert body["data"]["notices"] == [
+        {
+            "code": "ignored_columns",
+            "message": "2 column(s) not used by exactlink were ignored: 'colour', 'size'.",
+            "details": {"columns": ["colour", "size"]},
+        }
+    ]
 
 
 def test_several_bad_rows_are_all_listed(cli, portal, tmp_path):

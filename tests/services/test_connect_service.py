@@ -11,6 +11,7 @@ from exactlink.errors import Conflict, ExactUnreachable
 from exactlink.models import Connection, Portal
 from exactlink.services import connect as svc
 from exactlink.services.exact_app import AppSettings
+from exactlink.services.keepalive import keepalive
 
 APP = AppSettings("app-1", "http://127.0.0.1:1/cb", "nl", None, "https://site", False)
 
@@ -264,7 +265,7 @@ def test_keepalive_verdict_and_exit_code():
         return True
 
     def run(refresh):
-        return svc.keepalive(
+        return keepalive(
             rows,
             older_than_days=7,
             refresh=refresh,
@@ -278,7 +279,7 @@ def test_keepalive_verdict_and_exit_code():
     assert partial.errors[0]["message"] == "dead"
     ok = run(lambda c, n, s: False)
     assert (ok.status, ok.exit_code, ok.errors) == ("success", 0, [])
-    none = svc.keepalive([], older_than_days=7, refresh=refresh, portal_names=str, client_names=str)
+    none = keepalive([], older_than_days=7, refresh=refresh, portal_names=str, client_names=str)
     assert (none.status, none.exit_code) == ("success", 0)
 
 

@@ -35,6 +35,9 @@ def store(tmp_path):
 class App:
     client_id = "app"
     site = "http://127.0.0.1:1"
+    base_url = site  # a sandbox: its own redirect rule applies
+    redirect_uri = "http://127.0.0.1:2/callback"
+    real_site = False
 
 
 def inputs(world, port, *, now=None):
@@ -107,3 +110,16 @@ def test_doctor_and_activate_refuse_a_division_in_the_same_words(store, code, ch
     assert check.status == doctor.FAIL
     assert (check.message, check.fix) == (err.value.message, err.value.hint)
     assert port.count("probe") == 0
+
+
+def test_a_redirect_uri_exact_refuses_is_a_failing_check(store):
+    from dataclasses import replace
+
+    port = FakePort()
+    world = World(store, port)
+    local = type("LocalApp", (App,), {"base_url": None, "real_site": True})
+    report = doctor.diagnose(replace(inputs(world, port), app=lambda: local)).to_dict()
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["exact_app"]["status"] == "fail"
+    assert "will be refused by Exact Online" in checks["exact_app"]["message"]
+    assert "relay-page" in checks["exact_app"]["fix"]

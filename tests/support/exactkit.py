@@ -105,3 +105,33 @@ def connected(sandbox_factory, cli, monkeypatch, *, clients: int = 14, seed: int
 def seed_clients(sb) -> list[dict]:
     """The seed's client companies (not the firm's practice, not HQ)."""
     return [c for c in sb.seed["companies"] if c["kind"] == "client"]
+
+
+# ---------------------------------------------------------------------------- the real rules
+# What the real Exact Online demands (reference, December 2026 notes), switched on explicitly
+# so these tests keep their meaning whatever the sandbox's default profile is.
+STRICT = {"require_https_redirect": True, "code_exchange_counts": True, "accept_basic_auth": False}
+RELAY_URI = "https://auth.exactlink.test/callback"
+
+
+def make_strict_world(
+    sandbox_factory,
+    cli,
+    *,
+    relay: bool = True,
+    secret: str | None = None,
+    clients: int = 6,
+    **switches,
+) -> World:
+    """A strict sandbox whose app is registered with a public-looking HTTPS redirect URI (the
+    firm's relay page, or any HTTPS page for ``relay=False``), a portal, and the app set."""
+    sb = sandbox_factory(clients=clients, seed=1, redirect_uri=RELAY_URI, **{**STRICT, **switches})
+    world = World(sb, RELAY_URI)
+    assert cli("portal", "create", PORTAL, "--email", "kantoor@example.nl").exit_code == 0
+    args = ["exact", "app", "set", "--client-id", world.app["client_id"]]
+    args += ["--redirect-uri", RELAY_URI, "--base-url", sb.base_url, "--insecure-storage"]
+    if relay:
+        args.append("--relay")
+    result = cli(*args, input=(secret or world.app["client_secret"]) + "\n")
+    assert result.exit_code == 0, result.stderr
+    return world

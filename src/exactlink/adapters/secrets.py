@@ -1,7 +1,9 @@
 """Secrets: the Exact app's client secret and each connection's tokens.
 
 They live only in the OS keyring (Secret Service, macOS Keychain, Windows Credential Locker), one
-entry per secret because Windows limits an entry's size. A keyring that is plaintext, missing or
+entry per secret; a secret longer than one entry may hold (Windows Credential Manager refuses a
+blob over 2,560 bytes, and stores UTF-16) is split over several entries transparently
+(:class:`ChunkedEntries`), so Exact's tokens of several thousand characters fit everywhere. A keyring that is plaintext, missing or
 failing is refused with exit 9; the only way around it is the explicit ``--insecure-storage``
 opt-in, which keeps secrets in a 0600 JSON file in the data folder and is shown by ``exact status``
 and ``doctor``. Every keyring call is bounded by a timeout: a locked or hung Secret Service must
@@ -24,6 +26,11 @@ from exactlink.paths import Paths, write_private_file
 SERVICE = "exactlink"
 INSECURE_BACKEND = "insecure-file"
 DEFAULT_TIMEOUT = 10.0
+# Windows Credential Manager's CRED_MAX_CREDENTIAL_BLOB_SIZE (5 * 512 bytes): the smallest
+# limit of the OS keyrings, applied to every backend so a store moves between them unchanged.
+MAX_ENTRY_BYTES = 2560
+# The first entry of a split secret: "exactlink-chunks:1:<tag>:<count>:<sha256 prefix>".
+CHUNK_MARKER = "exactlink-chunks:1:"
 
 T = TypeVar("T")
 
@@ -107,6 +114,116 @@ def check_backend(backend: object) -> str:
     return name
 
 
+def entry_encoding(backend: object) -> str:
+    """How ``backend`` encodes a secret: keyring's Windows backend stores UTF-16-LE blobs."""
+    return (
+        "utf-16-le" if type(backend).__module__.startswith("keyring.backends.Windows") else "utf-8"
+    )
+
+
+def split_secret(value: str, encoding: str, limit: int = MAX_ENTRY_BYTES) -> list[str]:
+    """``value`` in pieces of at most ``limit`` bytes each once encoded (never a split code
+    point)."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in value:
+        width = len(char.encode(encoding, "surrogatepass"))
+        if size + width > limit and current:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current or not pieces:
+        pieces.append("".join(current))
+    return pieces
+
+
+class ChunkedEntries:
+    """Secrets of any length on a store of size-limited entries (``get``/``set``/``delete`` of
+    one raw entry each).
+
+    A secret that fits is one entry, as before. A longer one is written as parts
+    ``<key>#<tag>.<i>`` first and then a marker in ``<key>`` naming the tag, the count and a
+    hash; the previous parts are removed last. A reader thus never sees a marker whose parts
+    are missing, except while a writer replaces them: it reads again once."""
+
+    def __init__(
+        self,
+        get: Callable[[str], str | None],
+        set: Callable[[str, str], None],
+        delete: Callable[[str], None],
+        encoding: str = "utf-8",
+        limit: int = MAX_ENTRY_BYTES,
+    ) -> None:
+        self._get, self._set, self._delete = get, set, delete
+        self.encoding = encoding
+        self.limit = limit
+
+    def _fits(self, value: str) -> bool:
+        return (
+            not value.startswith(CHUNK_MARKER)
+            and len(value.encode(self.encoding, "surrogatepass")) <= self.limit
+        )
+
+    @staticmethod
+    def _parts(key: str, marker: str | None) -> list[str]:
+        if not marker or not marker.startswith(CHUNK_MARKER):
+            return []
+        try:
+            tag, count, _digest = marker[len(CHUNK_MARKER) :].split(":")
+            return [f"{key}#{tag}.{i}" for i in range(int(count))]
+        except ValueError:
+            return []
+
+    @staticmethod
+    def _digest(value: str) -> str:
+        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def _assemble(self, key: str, marker: str) -> str | None:
+        pieces = [self._get(name) for name in self._parts(key, marker)]
+        if not pieces or any(piece is None for piece in pieces):
+            return None
+        value = "".join(piece for piece in pieces if piece is not None)
+        return value if marker.endswith(":" + self._digest(value)) else None
+
+    def get(self, key: str) -> str | None:
+        for _attempt in range(2):
+            stored = self._get(key)
+            if stored is None or not stored.startswith(CHUNK_MARKER):
+                return stored
+            value = self._assemble(key, stored)
+            if value is not None:
+                return value
+        raise SecureStorageUnavailable(
+            _("The secret '{key}' is damaged in the secret store (parts are missing).").format(
+                key=key
+            ),
+            hint=_("Store it again: `exactlink exact app set` or `exactlink exact connect`."),
+        )
+
+    def set(self, key: str, value: str) -> None:
+        old_parts = self._parts(key, self._get(key))
+        if self._fits(value):
+            self._set(key, value)
+        else:
+            import secrets
+
+            tag = secrets.token_hex(4)
+            pieces = split_secret(value, self.encoding, self.limit)
+            for i, piece in enumerate(pieces):
+                self._set(f"{key}#{tag}.{i}", piece)
+            self._set(key, f"{CHUNK_MARKER}{tag}:{len(pieces)}:{self._digest(value)}")
+        for name in old_parts:
+            self._delete(name)
+
+    def delete(self, key: str) -> None:
+        parts = self._parts(key, self._get(key))
+        self._delete(key)
+        for name in parts:
+            self._delete(name)
+
+
 class KeyringSecretStore:
     """The OS keyring through the ``keyring`` package."""
 
@@ -120,6 +237,9 @@ class KeyringSecretStore:
         self.backend_name = check_backend(backend)
         self._backend = backend
         self._namespace = namespace
+        self._entries = ChunkedEntries(
+            self._get_entry, self._set_entry, self._delete_entry, entry_encoding(backend)
+        )
 
     def _user(self, key: str) -> str:
         return f"{self._namespace}/{key}"
@@ -138,20 +258,29 @@ class KeyringSecretStore:
             ) from None
 
     def get(self, key: str) -> str | None:
+        return self._entries.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self._entries.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._entries.delete(key)
+
+    def _get_entry(self, key: str) -> str | None:
         backend = self._backend
         return self._call(
             lambda: backend.get_password(SERVICE, self._user(key)),  # type: ignore[attr-defined]
             _("read a secret"),
         )
 
-    def set(self, key: str, value: str) -> None:
+    def _set_entry(self, key: str, value: str) -> None:
         backend = self._backend
         self._call(
             lambda: backend.set_password(SERVICE, self._user(key), value),  # type: ignore[attr-defined]
             _("store a secret"),
         )
 
-    def delete(self, key: str) -> None:
+    def _delete_entry(self, key: str) -> None:
         from keyring.errors import PasswordDeleteError
 
         backend = self._backend
@@ -173,6 +302,8 @@ class InsecureFileSecretStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The same entry size as the keyrings: a file moved to a keyring store fits unchanged.
+        self._entries = ChunkedEntries(self._get_entry, self._set_entry, self._delete_entry)
 
     def _lock(self):  # type: ignore[no-untyped-def]
         from filelock import FileLock
@@ -191,15 +322,24 @@ class InsecureFileSecretStore:
             ) from exc
 
     def get(self, key: str) -> str | None:
-        return self._read().get(key)
+        return self._entries.get(key)
 
     def set(self, key: str, value: str) -> None:
+        self._entries.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._entries.delete(key)
+
+    def _get_entry(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def _set_entry(self, key: str, value: str) -> None:
         with self._lock():
             data = self._read()
             data[key] = value
             write_private_file(self.path, json.dumps(data).encode("utf-8"))
 
-    def delete(self, key: str) -> None:
+    def _delete_entry(self, key: str) -> None:
         with self._lock():
             data = self._read()
             if data.pop(key, None) is not None:

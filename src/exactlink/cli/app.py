@@ -62,13 +62,14 @@ def hoist_global_options(args: list[str]) -> list[str]:
 COMMANDS: dict[str, tuple[str, str]] = {
     "portal": ("exactlink.cli.commands.portal", "app"),
     "client": ("exactlink.cli.commands.client", "app"),
-    # activation.py adds divisions/activate/deactivate to the exact group of exact.py
-    "exact": ("exactlink.cli.commands.activation", "app"),
+    # exact.py loads exact_connect.py and activation.py, which add their commands to its group
+    "exact": ("exactlink.cli.commands.exact", "app"),
     "doctor": ("exactlink.cli.commands.doctor", "doctor"),
     "log": ("exactlink.cli.commands.log", "log"),
     "support": ("exactlink.cli.commands.support", "app"),
     "sandbox": ("exactlink.cli.commands.sandbox", "app"),
     "demo": ("exactlink.cli.commands.demo", "demo"),
+    "docs": ("exactlink.cli.commands.docs", "docs"),
 }
 
 

@@ -57,7 +57,9 @@ class AppContext:
 
     @cached_property
     def out(self) -> Output:
-        return Output(json_mode=self.json, quiet=self.quiet, verbose=self.verbose)
+        return Output(
+            json_mode=self.json, quiet=self.quiet, verbose=self.verbose, portal=self.portal_name
+        )
 
     @cached_property
     def paths(self) -> Paths:

@@ -88,7 +88,9 @@ class Output:
         verbose: int = 0,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        portal: str | None = None,
     ) -> None:
+        self.portal = portal  # the --portal the person gave; hints keep it
         self.json_mode = json_mode
         self.quiet = quiet
         self.verbose = verbose
@@ -205,9 +207,26 @@ class Output:
 
     def hint(self, text: str) -> None:
         if not self.quiet:
-            self._emit(
-                self._paint(_("Hint:"), "hint", self.stderr) + " " + visible(text, multiline=True)
-            )
+            self._emit(self._hint_line(text))
+
+    def _hint_line(self, text: str) -> str:
+        return (
+            self._paint(_("Hint:"), "hint", self.stderr)
+            + " "
+            + visible(self._keep_portal(text), multiline=True)
+        )
+
+    def _keep_portal(self, text: str) -> str:
+        """A command in a hint keeps the ``--portal`` the person gave: `exactlink client access
+        A --granted` becomes `exactlink --portal P client access A --granted`, so copying it
+        acts on the same portal (not the default one)."""
+        if not self.portal or "`exactlink " not in text:
+            return text
+        import re
+        import shlex
+
+        flag = f"`exactlink --portal {shlex.quote(self.portal)} "
+        return re.sub(r"`exactlink (?!--portal\b|portal\b)", lambda _match: flag, text)
 
     def debug(self, text: str) -> None:
         if self.verbose:
@@ -219,9 +238,7 @@ class Output:
             self._paint(_("Error:"), "error", self.stderr) + " " + visible(message, multiline=True)
         )
         if hint:
-            self._emit(
-                self._paint(_("Hint:"), "hint", self.stderr) + " " + visible(hint, multiline=True)
-            )
+            self._emit(self._hint_line(hint))
 
 
 def _isatty(stream: TextIO) -> bool:

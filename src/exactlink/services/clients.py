@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 STATUSES = (CLIENT_PENDING, CLIENT_GRANTED, CLIENT_ACTIVE)
 # What `client import` reads (services/importing.py); here, so that the CLI builds its --format
 # choices without importing the importer (csv, json) on every client command.
-IMPORT_FORMATS = ("csv", "json")
+IMPORT_FORMATS = ("csv", "json", "xlsx")
+EXPORT_FORMATS = ("csv", "json")
 
 
 class ClientChange(NamedTuple):

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from exactlink.errors import Conflict, NotConnected, NotFound, ReconnectNeeded
+from exactlink.errors import (
+    Conflict,
+    ExactRefused,
+    NotConnected,
+    NotFound,
+    RateLimited,
+    ReconnectNeeded,
+)
 from exactlink.i18n import _
 from exactlink.models import (
     CONNECTION_CONNECTED,
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from exactlink.adapters.store import Store
 
 REFRESH_TOKEN_DAYS = 30  # §2.6: a refresh token dies after 30 idle days
+TOO_EARLY_SECONDS = 570  # §2.6 and December 2026 notes item 2: counted from any token issue
 
 
 class Tokens(Protocol):
@@ -164,10 +172,16 @@ def connect(
                     "link to this portal."
                 ),
             )
+    previous = connections.find(portal.id, client.id if client else None)
     state = gateway.new_state()
     redirect = receive(gateway.authorize_url(state), state)
     code = gateway.code_from_redirect(redirect, state)
-    tokens = gateway.exchange(code)
+    try:
+        tokens = gateway.exchange(code)
+    except ExactRefused as exc:
+        if exc.reason == "TooEarlyToRefreshTokens":
+            raise _too_early(connections.same_identity(app.site, app.client_id)) from None
+        raise
     # Store the tokens before anything uses them (DESIGN "Tokens").
     connection = connections.save_connected(
         portal_id=portal.id,
@@ -190,6 +204,9 @@ def connect(
         email=me.get("Email"),
         current_division=int(current) if current not in (None, "") else None,
     )
+    warning = _another_login(previous, me)
+    if warning:
+        warnings.append(warning)
     # The exchange killed every other chain of this login and app (§2.8): say so, mark them.
     user_id = me.get("UserID")
     if user_id:
@@ -222,6 +239,39 @@ def connect(
         },
     )
     return ConnectResult(fresh, mode, warnings)
+
+
+def _another_login(previous: Connection | None, me: dict[str, Any]) -> str | None:
+    """A warning when this owner was connected with another Exact login before: a browser
+    logged in to Exact as someone else links the wrong login (why ``force_login=1``)."""
+    if previous is None or not previous.exact_user_id or not me.get("UserID"):
+        return None
+    if str(me.get("UserID")) == previous.exact_user_id:
+        return None
+    return _(
+        "This is not the Exact login connected before: now {now}, before {before}. If that is "
+        "wrong, run `exactlink exact connect` again and log in as {before}."
+    ).format(now=me.get("UserName") or me.get("UserID"), before=previous.exact_username or "?")
+
+
+def _too_early(others: builtins.list[Connection], now: float | None = None) -> RateLimited:
+    """A second connect within 570 s of the last token issue of this login and app (§2.6):
+    Exact refuses it; say when it may be tried again."""
+    now = time.time() if now is None else now
+    last = max((c.last_token_call_at or 0 for c in others), default=0)
+    wait = TOO_EARLY_SECONDS - (now - last) if last else TOO_EARLY_SECONDS
+    wait = max(1, min(TOO_EARLY_SECONDS, round(wait)))
+    return RateLimited(
+        _(
+            "Exact refused the new connection: a token was issued to this Exact login for this "
+            "app less than 570 seconds ago (Exact's 570-second rule)."
+        ),
+        hint=_(
+            "The connection made just before still works. To connect again, wait {seconds} s "
+            "and run `exactlink exact connect` again."
+        ).format(seconds=wait),
+        details={"reason": "TooEarlyToRefreshTokens", "retry_after_seconds": wait},
+    )
 
 
 def require_connection(
@@ -376,101 +426,3 @@ def disconnect(
         details={"connection_id": connection.id},
     )
     return connections.get(connection.id) or connection
-
-
-@dataclass
-class KeepaliveOutcome:
-    connection_id: int
-    portal: str
-    client_id: int | None
-    result: str  # refreshed | skipped | failed | not-connected
-    error: dict[str, Any] | None = None
-    exit_code: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {
-            "connection_id": self.connection_id,
-            "portal": self.portal,
-            "client_id": self.client_id,
-            "result": self.result,
-        }
-        if self.error:
-            data["error"] = self.error
-        return data
-
-
-@dataclass
-class KeepaliveResult:
-    """What `exact keepalive` reports: one outcome per connection, and the run's verdict."""
-
-    outcomes: list[KeepaliveOutcome]
-
-    @property
-    def failed(self) -> list[KeepaliveOutcome]:
-        return [o for o in self.outcomes if o.result == "failed"]
-
-    @property
-    def status(self) -> str:
-        """``success`` when nothing failed, ``error`` when everything did, else ``partial``."""
-        failed = self.failed
-        if not failed:
-            return "success"
-        return "error" if len(failed) == len(self.outcomes) else "partial"
-
-    @property
-    def exit_code(self) -> int:
-        """The worst exit code of the failures; 0 when none failed."""
-        return max((o.exit_code for o in self.failed), default=0)
-
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        return [o.error for o in self.failed if o.error]
-
-
-def keepalive(
-    connections: list[Connection],
-    *,
-    older_than_days: float,
-    refresh: Callable[[Connection, str | None, float], bool],
-    portal_names: Callable[[int], str],
-    client_names: Callable[[int], str | None],
-) -> KeepaliveResult:
-    """Refresh every connected chain whose last token call is older than ``older_than_days``,
-    so a firm that uses the tool monthly keeps its link past the 30-day idle expiry (§2.6).
-
-    ``refresh(connection, client_name, idle_seconds)`` makes the token call when still due and
-    says whether it did; ``client_name`` (None for a portal's own login) names the command
-    in the hint of a dead chain."""
-    from exactlink.errors import ExactlinkError
-
-    outcomes = []
-    for connection in connections:
-        name = portal_names(connection.portal_id)
-        if connection.status != CONNECTION_CONNECTED:
-            outcomes.append(
-                KeepaliveOutcome(connection.id, name, connection.client_id, "not-connected")
-            )
-            continue
-        client_name = (
-            client_names(connection.client_id) if connection.client_id is not None else None
-        )
-        try:
-            done = refresh(connection, client_name, older_than_days * 86400)
-        except ExactlinkError as exc:
-            outcomes.append(
-                KeepaliveOutcome(
-                    connection.id,
-                    name,
-                    connection.client_id,
-                    "failed",
-                    exc.to_dict(),
-                    exc.exit_code,
-                )
-            )
-            continue
-        outcomes.append(
-            KeepaliveOutcome(
-                connection.id, name, connection.client_id, "refreshed" if done else "skipped"
-            )
-        )
-    return KeepaliveResult(outcomes)

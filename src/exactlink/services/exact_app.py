@@ -15,11 +15,23 @@ from exactlink.i18n import _
 
 SECRET_KEY = "app/client_secret"
 
+MODE_RELAY = "relay"
 MODE_LOOPBACK = "loopback"
 MODE_LOOPBACK_TLS = "loopback-tls"
 MODE_PASTE = "paste"
 # urlsplit().hostname drops the brackets of an IPv6 literal: "[::1]" arrives as "::1".
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Names that never resolve on the public internet (RFC 2606, RFC 6761, RFC 6762, RFC 8375).
+_NON_PUBLIC_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".internal",
+    ".lan",
+    ".home.arpa",
+    ".test",
+    ".invalid",
+    ".example",
+)
 
 
 class ConfigLike(Protocol):
@@ -62,10 +74,16 @@ class AppSettings:
     base_url: str | None
     site: str
     insecure_storage: bool
+    relay: bool = False
 
     @property
     def mode(self) -> str:
-        return redirect_mode(self.redirect_uri)
+        return redirect_mode(self.redirect_uri, relay=self.relay)
+
+    @property
+    def real_site(self) -> bool:
+        """One of Exact's own sites (no ``--base-url``): Exact's redirect rules apply."""
+        return not self.base_url
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,13 +93,20 @@ class AppSettings:
             "base_url": self.base_url,
             "site": self.site,
             "mode": self.mode,
+            "relay": self.relay,
             "insecure_storage": self.insecure_storage,
         }
 
 
-def redirect_mode(redirect_uri: str, no_browser: bool = False) -> str:
-    """``loopback`` (http on 127.0.0.1/localhost with a port), ``loopback-tls`` (https on
-    localhost), or ``paste`` (anything else, or ``--no-browser``)."""
+def redirect_mode(redirect_uri: str, no_browser: bool = False, *, relay: bool = False) -> str:
+    """``relay`` (the redirect URI serves exactlink's relay page: `exact app set --relay`),
+    ``loopback`` (http on 127.0.0.1/localhost with a port), ``loopback-tls`` (https on
+    localhost), or ``paste`` (anything else).
+
+    ``no_browser`` turns the loopback modes into ``paste`` (nothing listens); the relay mode
+    stays: its listener runs either way, and a pasted line is accepted beside it."""
+    if relay:
+        return MODE_RELAY
     if no_browser:
         return MODE_PASTE
     parts = urlsplit(redirect_uri)
@@ -102,6 +127,69 @@ def validate_redirect_uri(uri: str) -> str:
     if parts.fragment:
         raise InvalidInput(_("A redirect URI cannot have a #fragment."))
     return uri.strip()
+
+
+def exact_redirect_problem(uri: str) -> str | None:
+    """Why Exact Online's App Store refuses ``uri`` as a redirect URI, or None.
+
+    Reference, December 2026 notes item 1 and §2.1: a **public HTTPS URL**, "cannot use
+    localhost"; so no ``http://``, no localhost, no loopback, private or link-local address,
+    no name that only resolves on a local network."""
+    import ipaddress
+
+    parts = urlsplit(uri.strip())
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme != "https":
+        return _("Exact accepts only https:// redirect URIs, not {scheme}://.").format(
+            scheme=parts.scheme or "?"
+        )
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if not address.is_global:
+            return _("Exact refuses a loopback or private address ({host}).").format(host=host)
+        return None
+    if host == "localhost" or host.endswith(_NON_PUBLIC_SUFFIXES) or "." not in host:
+        return _("Exact refuses localhost and names that are not public ({host}).").format(
+            host=host
+        )
+    return None
+
+
+def redirect_rule_hint() -> str:
+    """The two ways to a redirect URI that Exact accepts (docs/connecting.md)."""
+    return _(
+        "Exact Online wants a public HTTPS page as redirect URI (one per app, compared byte for "
+        "byte). Either publish exactlink's relay page on a site you own (`exactlink exact "
+        "relay-page --output callback.html`) and run `exactlink exact app set --relay "
+        "--redirect-uri https://YOUR-SITE/callback.html`, or register any HTTPS page you own "
+        "and paste the address back (`exact app set --redirect-uri https://...`). "
+        "See docs/connecting.md."
+    )
+
+
+def check_redirect_for_site(uri: str, base_url: str | None) -> None:
+    """``InvalidInput`` (exit 2) when ``uri`` breaks Exact's rule for Exact's own sites.
+
+    With ``base_url`` (a sandbox or another server) that server's own rule applies: it checks
+    the URI itself when the browser arrives."""
+    if base_url:
+        return
+    problem = exact_redirect_problem(uri)
+    if problem:
+        raise InvalidInput(problem, hint=redirect_rule_hint())
+
+
+def site_override(config: ConfigLike, base_url: str | None, region: str | None) -> str | None:
+    """The ``--base-url`` that `exact app set` leaves in force: the given one, none when only
+    ``--region`` is given (a region names one of Exact's own sites), else the configured one."""
+    if base_url is not None:
+        return base_url or None
+    if region is not None:
+        return None
+    return config.get("exact.base_url") or None
 
 
 def load_app(config: ConfigLike, region: str | None = None) -> AppSettings:
@@ -135,6 +223,7 @@ def load_app(config: ConfigLike, region: str | None = None) -> AppSettings:
         base_url=base_url,
         site=site,
         insecure_storage=bool(config.get("exact.insecure_storage", False)),
+        relay=bool(config.get("exact.relay", False)),
     )
 
 
@@ -155,8 +244,12 @@ def set_app(
     region: str | None = None,
     base_url: str | None = None,
     insecure_storage: bool = False,
+    relay: bool = False,
 ) -> AppSettings:
-    """Save the app: the secret to the secret store first, then config, then the audit log."""
+    """Save the app: the secret to the secret store first, then config, then the audit log.
+
+    For Exact's own sites the redirect URI must be one Exact accepts (a public HTTPS page);
+    ``relay`` says that page is exactlink's relay page (`exact relay-page`)."""
     from exactlink.adapters.exact.sites import normalise_base_url, normalise_region
 
     client_id = client_id.strip()
@@ -173,6 +266,9 @@ def set_app(
         region = normalise_region(region)
     if base_url:
         base_url = normalise_base_url(base_url)
+    check_redirect_for_site(redirect_uri, site_override(config, base_url, region))
+    if base_url is None and region is not None:
+        base_url = ""  # the region's own site from now on: drop an earlier sandbox override
     secrets.set(SECRET_KEY, client_secret)
     config.set("exact.client_id", client_id)
     config.set("exact.redirect_uri", redirect_uri)
@@ -182,6 +278,7 @@ def set_app(
         config.set("exact.base_url", base_url or None)
     if insecure_storage:
         config.set("exact.insecure_storage", True)
+    config.set("exact.relay", relay)
     config.save()
     app = load_app(config)
     events.record(

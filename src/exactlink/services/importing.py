@@ -1,12 +1,12 @@
-"""`client import`: many clients from a CSV or JSON file, in one transaction.
+"""`client import`: many clients from a CSV, JSON or .xlsx file, in one transaction.
 
-Input, as accountants' tools write it:
+Reading the file (encodings, delimiters, the headers people write, ignored columns) is
+services/tabular.py; this module validates the rows and carries them out:
 
-- CSV with a header row naming the columns ``name,email,vat,coc,managed,access_granted`` in any
-  order and case (only ``name`` is required); ``,``, ``;`` (Excel in Belgium and the Netherlands)
-  or tab as delimiter, sniffed from the header; UTF-8 with or without a BOM.
-- JSON: a list of objects with those keys, or ``{"clients": [...]}``.
-- ``managed`` / ``access_granted``: yes/no, true/false, 1/0, ja/nee, or empty (not given).
+- ``managed`` / ``access_granted``: yes/no, true/false, 1/0, ja/nee, oui/non, or empty (not given).
+- Rows repeating an earlier row (the same name and data) are imported once, with a notice; rows
+  naming the same client with other data are refused with both line numbers.
+- A value our export neutralised against formula injection (``'=...``) is read back as it was.
 
 Every row is validated and planned against the store before anything is written; then all rows
 land with one ``executemany`` inside one transaction, so a kill mid-import leaves none or all of
@@ -16,45 +16,35 @@ and reports the bad ones.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exactlink.errors import Conflict, ExactlinkError, InvalidInput, UsageError
+from exactlink.errors import Conflict, ExactlinkError, InvalidInput
 from exactlink.i18n import _
 from exactlink.models import Client, Portal
 from exactlink.services import clients as client_service
 from exactlink.services.identifiers import clean_name
+from exactlink.services.tabular import (
+    COLUMNS,
+    FORMATS,
+    Notice,
+    SourceRow,
+    detect_format,
+    parse,
+)
 
 if TYPE_CHECKING:
     from exactlink.adapters.store import Store
 
-COLUMNS = ("name", "email", "vat", "coc", "managed", "access_granted")
-FORMATS = client_service.IMPORT_FORMATS
+__all__ = ["COLUMNS", "FORMATS", "ImportReport", "detect_format", "import_clients", "parse"]
+
 _TRUE = frozenset({"yes", "y", "true", "1", "ja", "j", "oui", "x"})
 _FALSE = frozenset({"no", "n", "false", "0", "nee", "non"})
+# The characters a spreadsheet reads as a formula; services/exporting.py puts a ' before them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # How many bad rows a person's error message lists; the JSON details list them all.
 SHOWN_ERRORS = 10
-
-
-def _utf8_hint() -> str:
-    return _(
-        "Save it as UTF-8: in Excel, File > Save As > 'CSV UTF-8 (Comma delimited)'; in"
-        " LibreOffice, choose the character set 'Unicode (UTF-8)'."
-    )
-
-
-@dataclass(frozen=True)
-class SourceRow:
-    """One record of the input: where it was and its raw values by column."""
-
-    line: int
-    values: Mapping[str, Any]
-    extra: int = 0  # fields beyond the header's columns (a CSV row with too many fields)
 
 
 @dataclass(frozen=True)
@@ -97,6 +87,8 @@ class ImportReport:
     dry_run: bool
     rows: list[RowResult] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    duplicates: int = 0
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -104,7 +96,7 @@ class ImportReport:
     @property
     def empty(self) -> bool:
         """The input held a header but no client rows."""
-        return not self.rows and not self.errors
+        return not self.rows and not self.errors and not self.duplicates
 
     @property
     def status(self) -> str:
@@ -119,193 +111,11 @@ class ImportReport:
             "updated": self.count("updated"),
             "unchanged": self.count("unchanged"),
             "skipped": len(self.errors),
+            "duplicates": self.duplicates,
             "changed": (self.count("added") + self.count("updated")) > 0 and not self.dry_run,
             "rows": [row.to_dict() for row in self.rows],
+            "notices": [notice.to_dict() for notice in self.notices],
         }
-
-
-def detect_format(text: str, source: str, explicit: str | None = None) -> str:
-    """``--format``, else the file extension, else the content (``[`` or ``{`` first: JSON)."""
-    if explicit:
-        fmt = explicit.lower()
-        if fmt not in FORMATS:
-            raise UsageError(
-                _("Unknown format '{format}'.").format(format=explicit),
-                hint=_("Use --format csv or --format json."),
-            )
-        return fmt
-    suffix = Path(source).suffix.lower().lstrip(".")
-    if suffix in FORMATS:
-        return suffix
-    return "json" if text.lstrip()[:1] in ("[", "{") else "csv"
-
-
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 text (a BOM dropped), or InvalidInput saying how to save the file as UTF-8."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidInput(
-            _("{source} is UTF-16 ('Unicode text'), not UTF-8.").format(source=source),
-            hint=_utf8_hint(),
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InvalidInput(
-            _(
-                "{source} is not UTF-8: byte 0x{byte:02X} on line {line} cannot be read (saved as"
-                " Latin-1 or Windows-1252?)."
-            ).format(source=source, byte=data[exc.start], line=line),
-            hint=_utf8_hint(),
-            details={"line": line},
-        ) from None
-
-
-# Headers people write for the same columns (Dutch, or Excel's "E-mail").
-ALIASES = {
-    "e_mail": "email",
-    "mail": "email",
-    "vat_number": "vat",
-    "btw": "vat",
-    "btw_nummer": "vat",
-    "kvk": "coc",
-    "kbo": "coc",
-    "enterprise_number": "coc",
-    "naam": "name",
-}
-
-
-def _column(header: str) -> str:
-    column = "_".join(header.strip().lower().replace("-", " ").split())
-    return ALIASES.get(column, column)
-
-
-def _check_header(columns: list[str], source: str) -> None:
-    seen: set[str] = set()
-    for column in columns:
-        if column in seen:
-            raise InvalidInput(
-                _("{source}: the column '{column}' appears twice in the header.").format(
-                    source=source, column=column
-                ),
-                hint=_("Keep one of them."),
-            )
-        seen.add(column)
-    unknown = [c for c in columns if c and c not in COLUMNS]
-    if "name" not in seen:
-        raise InvalidInput(
-            _("{source} has no 'name' column (the header has: {found}).").format(
-                source=source, found=", ".join(columns) or "-"
-            ),
-            hint=_("The first row must name the columns: {columns}; only name is required.").format(
-                columns=",".join(COLUMNS)
-            ),
-        )
-    if unknown:
-        raise InvalidInput(
-            _("{source}: unknown column(s) {unknown}.").format(
-                source=source, unknown=", ".join(f"'{c}'" for c in unknown)
-            ),
-            hint=_("Known columns: {columns}.").format(columns=", ".join(COLUMNS)),
-        )
-
-
-def _sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def parse_csv(text: str, source: str) -> list[SourceRow]:
-    """Rows of a CSV text with a header; line numbers are the file's (1 = the header)."""
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise _empty(source)
-    delimiter = _sniff_delimiter(lines[first])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[SourceRow] = []
-    previous_end = 0
-    try:
-        for record in reader:
-            start, previous_end = previous_end + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines, and rows of only delimiters Excel leaves behind
-            if header is None:
-                header = [_column(cell) for cell in record]
-                while header and not header[-1]:
-                    header.pop()  # trailing empty header cells (Excel)
-                _check_header(header, source)
-                continue
-            extra = 0
-            if len(record) > len(header):
-                overflow = record[len(header) :]
-                extra = sum(1 for cell in overflow if cell.strip()) and len(overflow)
-            rows.append(
-                SourceRow(
-                    start,
-                    {col: cell for col, cell in zip(header, record, strict=False) if col},
-                    extra,
-                )
-            )
-    except csv.Error as exc:
-        raise InvalidInput(
-            _("{source}, line {line}: {error}.").format(
-                source=source, line=reader.line_num, error=exc
-            ),
-            hint=_("Check the quotes on that line."),
-        ) from None
-    return rows
-
-
-def parse_json(text: str, source: str) -> list[SourceRow]:
-    """Rows of a JSON list of objects (or ``{"clients": [...]}``); ``line`` is the item number."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            _("{source} is not valid JSON: {error} (line {line}).").format(
-                source=source, error=exc.msg, line=exc.lineno
-            ),
-            hint=_("Give a list of objects: [{example}]").format(
-                example='{"name": "Bakkerij Peeters BV", "vat": "BE0403170701"}'
-            ),
-        ) from None
-    if isinstance(document, dict) and isinstance(document.get("clients"), list):
-        document = document["clients"]
-    if not isinstance(document, list):
-        raise InvalidInput(
-            _("{source} must hold a list of client objects.").format(source=source),
-            hint=_('Give [{"name": ...}, ...] or {"clients": [...]}.'),
-        )
-    rows: list[SourceRow] = []
-    for number, item in enumerate(document, start=1):
-        if not isinstance(item, dict):
-            rows.append(SourceRow(number, {}, extra=-1))
-            continue
-        values = {_column(str(k)): v for k, v in item.items()}
-        _check_header(list(values) if "name" in values else [*values, "name"], source)
-        rows.append(SourceRow(number, values))
-    return rows
-
-
-def _empty(source: str) -> InvalidInput:
-    return InvalidInput(
-        _("{source} is empty.").format(source=source),
-        hint=_("Give a header row and one client per line: {columns}").format(
-            columns=",".join(COLUMNS)
-        ),
-    )
-
-
-def parse(data: bytes, source: str, fmt: str | None = None) -> tuple[str, list[SourceRow]]:
-    """Decode and parse the input; file-level problems raise, row-level ones come later."""
-    text = decode(data, source)
-    if not text.strip():
-        raise _empty(source)
-    fmt = detect_format(text, source, fmt)
-    return fmt, (parse_json(text, source) if fmt == "json" else parse_csv(text, source))
 
 
 def parse_flag(value: Any) -> bool | None:
@@ -327,6 +137,13 @@ def parse_flag(value: Any) -> bool | None:
     )
 
 
+def unneutralise(value: Any) -> Any:
+    """``'=SUM(A1)`` → ``=SUM(A1)``: undo what our CSV export does against formula injection."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
 def _validate(row: SourceRow) -> tuple[str, dict[str, Any]]:
     """A row's clean name and validated fields (InvalidInput names what is wrong)."""
     if row.extra < 0:
@@ -336,9 +153,9 @@ def _validate(row: SourceRow) -> tuple[str, dict[str, Any]]:
             _("the row has {count} field(s) more than the header").format(count=row.extra),
             hint=_("Quote values that contain the delimiter, or remove the extra fields."),
         )
-    raw_name = row.values.get("name")
+    raw_name = unneutralise(row.values.get("name"))
     name = clean_name("" if raw_name is None else str(raw_name), what=_("client"))
-    raw: dict[str, Any] = {k: row.values.get(k) for k in ("email", "vat", "coc")}
+    raw: dict[str, Any] = {k: unneutralise(row.values.get(k)) for k in ("email", "vat", "coc")}
     for key in ("managed", "access_granted"):
         try:
             raw[key] = parse_flag(row.values.get(key))
@@ -352,6 +169,107 @@ def _row_error(row: SourceRow, name: str | None, exc: ExactlinkError) -> RowErro
     return RowError(row.line, name, exc.code, message, exc.hint)
 
 
+Validated = tuple[SourceRow, str, dict[str, Any]]
+
+
+def _validate_rows(rows: Iterable[SourceRow], report: ImportReport) -> list[Validated]:
+    """The rows that may be imported, each client once: a row repeating an earlier one (same
+    name, same data) is collapsed into it; the same client with other data is an error."""
+    from exactlink.adapters.store.clients import nocase_key
+
+    validated: list[Validated] = []
+    first: dict[str, Validated] = {}
+    repeats: list[dict[str, Any]] = []
+    for row in rows:
+        try:
+            clean, fields = _validate(row)
+        except ExactlinkError as exc:
+            name = row.values.get("name")
+            report.errors.append(_row_error(row, str(name) if name else None, exc))
+            continue
+        key = nocase_key(clean)
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = (row, clean, fields)
+            validated.append((row, clean, fields))
+        elif earlier[1] == clean and earlier[2] == fields:
+            repeats.append({"line": row.line, "same_as": earlier[0].line, "name": clean})
+        else:
+            report.errors.append(_repeated(row, clean, earlier))
+    if repeats:
+        report.duplicates = len(repeats)
+        report.notices.append(_duplicates_notice(repeats))
+    return validated
+
+
+def _repeated(row: SourceRow, name: str, earlier: Validated) -> RowError:
+    return RowError(
+        row.line,
+        name,
+        InvalidInput.code,
+        _("'{name}' appears already on line {line}, with other data").format(
+            name=name, line=earlier[0].line
+        ),
+        _("Keep one row per client."),
+    )
+
+
+def _duplicates_notice(repeats: list[dict[str, Any]]) -> Notice:
+    shown = ", ".join(
+        _("line {line} (= line {same_as})").format(**r) for r in repeats[:SHOWN_ERRORS]
+    )
+    if len(repeats) > SHOWN_ERRORS:
+        shown += " " + _("... and {count} more").format(count=len(repeats) - SHOWN_ERRORS)
+    return Notice(
+        "duplicates",
+        _("{count} row(s) repeat an earlier row exactly and were imported once: {rows}.").format(
+            count=len(repeats), rows=shown
+        ),
+        {"rows": repeats},
+    )
+
+
+@dataclass
+class _Writes:
+    """What an import will write: new rows, changed rows, and their audit events."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _plan(
+    store: Store, portal: Portal, validated: list[Validated], report: ImportReport, update: bool
+) -> _Writes:
+    """Each validated row against the stored clients: added, unchanged, updated or an error."""
+    from exactlink.adapters.store.clients import nocase_key
+
+    existing = {nocase_key(c.name): c for c in store.clients.list(portal.id)}
+    now = client_service.now()
+    writes = _Writes()
+    for row, name, fields in validated:
+        current = existing.get(nocase_key(name))
+        try:
+            plan = client_service.plan_change(
+                portal, current, fields, update=update, conflict=_conflict
+            )
+        except ExactlinkError as exc:
+            report.errors.append(_row_error(row, name, exc))
+            continue
+        if current is None:
+            writes.inserts.append({"name": name, **client_service.columns(fields, now)})
+            report.rows.append(RowResult(row.line, name, "added"))
+            writes.events.append(("client.add", name, client_service.audit_details(fields)))
+        elif plan.action == "unchanged":
+            report.rows.append(RowResult(row.line, current.name, "unchanged"))
+        else:
+            changes = plan.changes
+            writes.updates.append((current.id, client_service.columns(changes, now)))
+            report.rows.append(RowResult(row.line, current.name, "updated"))
+            writes.events.append(("client.update", current.name, {"changed": sorted(changes)}))
+    return writes
+
+
 def import_clients(
     store: Store,
     portal: Portal,
@@ -362,78 +280,31 @@ def import_clients(
     dry_run: bool = False,
     update: bool = False,
     skip_invalid: bool = False,
+    encoding: str | None = None,
+    strict: bool = False,
 ) -> ImportReport:
-    """Import clients from CSV/JSON ``data`` into ``portal``, all in one transaction.
+    """Import clients from CSV/JSON/.xlsx ``data`` into ``portal``, all in one transaction.
 
     Raises InvalidInput (2) or Conflict (4, when every bad row is an existing client with other
-    data) and writes nothing when a row is bad, unless ``skip_invalid``.
+    data) and writes nothing when a row is bad, unless ``skip_invalid``. ``encoding`` forces the
+    text encoding; ``strict`` refuses columns exactlink does not use.
     """
-    fmt, source_rows = parse(data, source, fmt)
-    report = ImportReport(source=source, format=fmt, dry_run=dry_run)
-    validated: list[tuple[SourceRow, str, dict[str, Any]]] = []
-    first_line: dict[str, int] = {}
-    from exactlink.adapters.store.clients import nocase_key
-
-    for row in source_rows:
-        name = row.values.get("name")
-        try:
-            clean, fields = _validate(row)
-        except ExactlinkError as exc:
-            report.errors.append(_row_error(row, str(name) if name else None, exc))
-            continue
-        key = nocase_key(clean)
-        if key in first_line:
-            report.errors.append(
-                RowError(
-                    row.line,
-                    clean,
-                    InvalidInput.code,
-                    _("'{name}' appears already on line {line}").format(
-                        name=clean, line=first_line[key]
-                    ),
-                    _("Keep one row per client."),
-                )
-            )
-            continue
-        first_line[key] = row.line
-        validated.append((row, clean, fields))
-
+    parsed = parse(data, source, fmt, encoding=encoding, strict=strict)
+    report = ImportReport(
+        source=source, format=parsed.format, dry_run=dry_run, notices=list(parsed.notices)
+    )
+    validated = _validate_rows(parsed.rows, report)
     with store.transaction():
         client_service.check_portal(store, portal)
-        existing = {nocase_key(c.name): c for c in store.clients.list(portal.id)}
-        now = client_service.now()
-        inserts: list[dict[str, Any]] = []
-        updates: list[tuple[int, dict[str, Any]]] = []
-        events: list[tuple[str, str, dict[str, Any]]] = []
-        for row, name, fields in validated:
-            current = existing.get(nocase_key(name))
-            try:
-                plan = client_service.plan_change(
-                    portal, current, fields, update=update, conflict=_conflict
-                )
-            except ExactlinkError as exc:
-                report.errors.append(_row_error(row, name, exc))
-                continue
-            if current is None:
-                inserts.append({"name": name, **client_service.columns(fields, now)})
-                report.rows.append(RowResult(row.line, name, "added"))
-                events.append(("client.add", name, client_service.audit_details(fields)))
-            elif plan.action == "unchanged":
-                report.rows.append(RowResult(row.line, current.name, "unchanged"))
-            else:
-                changes = plan.changes
-                updates.append((current.id, client_service.columns(changes, now)))
-                report.rows.append(RowResult(row.line, current.name, "updated"))
-                events.append(("client.update", current.name, {"changed": sorted(changes)}))
-
+        writes = _plan(store, portal, validated, report, update)
         report.errors.sort(key=lambda error: error.line)
         if report.errors and not skip_invalid:
             raise _aborted(report.errors, source)
         if dry_run:
             return report
-        store.clients.insert_many(portal.id, inserts)
-        store.clients.update_many(updates)
-        _record(store, portal, report, events)
+        store.clients.insert_many(portal.id, writes.inserts)
+        store.clients.update_many(writes.updates)
+        _record(store, portal, report, writes.events)
     return report
 
 
@@ -467,6 +338,7 @@ def _record(
             "updated": report.count("updated"),
             "unchanged": report.count("unchanged"),
             "skipped": len(report.errors),
+            "duplicates": report.duplicates,
         },
     )
 

@@ -88,6 +88,16 @@ class LoopbackListener:
                     self._reply(404, _page(_("Not found"), ""))
                     return
                 params = dict(parse_qsl(parts.query))
+                if not listener.accepts(params):
+                    # Not this attempt's state (an old tab, another program): keep waiting.
+                    self._reply(
+                        400,
+                        _page(
+                            _("Not this attempt"),
+                            _("This answer belongs to another attempt; see the terminal."),
+                        ),
+                    )
+                    return
                 if "error" in params:
                     body = _page(
                         _("Not connected"),
@@ -102,9 +112,7 @@ class LoopbackListener:
                         ),
                     )
                 self._reply(200, body)
-                scheme = "https" if listener.tls else "http"
-                host = urlsplit(listener.redirect_uri).netloc
-                listener._received = f"{scheme}://{host}{self.path}"
+                listener._received = listener.received_value(self.path)
                 listener._done.set()
 
             def _reply(self, status: int, body: bytes) -> None:
@@ -130,11 +138,7 @@ class LoopbackListener:
                         "Port {port} on {host} is in use, so the redirect from Exact cannot be "
                         "received."
                     ).format(port=self.port, host=self.host),
-                    hint=_(
-                        "Stop the program that uses it, or use --no-browser to paste the "
-                        "address instead (or register another redirect URI and run "
-                        "`exactlink exact app set --redirect-uri URI`)."
-                    ),
+                    hint=self.busy_hint(),
                 ) from None
             raise
         if self.tls:
@@ -149,11 +153,34 @@ class LoopbackListener:
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
         self._server = server
+        self.port = server.server_address[1]
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._thread.start()
         return self
+
+    # -- what the relay listener changes --------------------------------------------------------
+    def accepts(self, params: dict[str, str]) -> bool:
+        """Whether a request on the path is the answer (the loopback modes take the first)."""
+        return True
+
+    def received_value(self, request_path: str) -> str:
+        """What ``wait()`` returns for the accepted request: the full redirect URL."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{urlsplit(self.redirect_uri).netloc}{request_path}"
+
+    def busy_hint(self) -> str:
+        return _(
+            "Stop the program that uses it, or use --no-browser to paste the "
+            "address instead (or register another redirect URI and run "
+            "`exactlink exact app set --redirect-uri URI`)."
+        )
+
+    @property
+    def done(self) -> bool:
+        """The answer arrived (``wait()`` returns at once)."""
+        return self._done.is_set()
 
     def wait(self, timeout: float) -> str:
         """The redirect URL the browser brought, or ``ExactUnreachable`` after ``timeout``."""
@@ -248,3 +275,32 @@ def _still_valid(cert_path: Path) -> bool:
         return False
     left = cert.not_valid_after_utc - _dt.datetime.now(_dt.UTC)
     return left > _dt.timedelta(days=1) and os.access(cert_path, os.R_OK)
+
+
+class RelayListener(LoopbackListener):
+    """The relay mode's listener: ``http://127.0.0.1:<port>/callback`` on a free port (or the
+    one asked for), where exactlink's relay page forwards the browser.
+
+    Only a request that carries this attempt's ``state`` (``expect()``) is the answer; anything
+    else gets a short page and the listener keeps waiting. ``wait()`` returns the query
+    (``?code=...&state=...``), still URL-encoded: it is decoded exactly once, by the caller."""
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(f"http://127.0.0.1:{port or 1}/callback")
+        self.port = port
+        self._state: str | None = None
+
+    def expect(self, state: str) -> None:
+        self._state = state
+
+    def accepts(self, params: dict[str, str]) -> bool:
+        return self._state is not None and params.get("state") == self._state
+
+    def received_value(self, request_path: str) -> str:
+        return "?" + urlsplit(request_path).query
+
+    def busy_hint(self) -> str:
+        return _(
+            "Stop the program that uses it, or run `exactlink exact connect` without --port "
+            "(a free port is chosen)."
+        )

@@ -74,14 +74,31 @@ class TooEarly(ExactRefused):
     """Exact's 570 s rule (§2.6): the current access token is still valid, use it."""
 
 
+RELAY_PATH = "/callback"
+# The relay page forwards only to a port in this range (docs/connecting.md, relay/page.html).
+RELAY_PORTS = range(1024, 65536)
+
+
 def new_state() -> str:
-    """A fresh, unguessable ``state`` for one authorize attempt (RFC 6749 §10.12)."""
+    """A fresh, unguessable ``state`` for one authorize attempt (RFC 6749 §10.12); the nonce of
+    ``token_urlsafe`` never holds a dot, so :func:`relay_state` can append ``.<port>``."""
     return secrets.token_urlsafe(24)
+
+
+def relay_state(nonce: str, port: int | None) -> str:
+    """``state`` for the relay mode: ``<nonce>.<port>``, or the bare nonce (no forward). The
+    relay page reads the port and forwards the browser to ``http://127.0.0.1:<port>/callback``."""
+    if port is None:
+        return nonce
+    if port not in RELAY_PORTS:
+        raise ValueError(f"port {port} is outside {RELAY_PORTS.start}-{RELAY_PORTS.stop - 1}")
+    return f"{nonce}.{port}"
 
 
 def authorize_url(app: AppCredentials, state: str, *, force_login: bool = False) -> str:
     """``GET {site}/api/oauth2/auth`` with client_id, redirect_uri, response_type=code, state
-    (§2.2; there is no scope parameter and no PKCE)."""
+    (§2.2; there is no scope parameter and no PKCE). ``force_login=1`` makes Exact ask for a
+    login even when the browser holds another Exact session (December 2026 notes, item 8)."""
     query = {
         "client_id": app.client_id,
         "redirect_uri": app.redirect_uri,
@@ -107,25 +124,57 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme.lower() == "https" else 80
 
 
-def code_from_redirect(url: str, redirect_uri: str, state: str) -> str:
-    """The authorization code from the address the browser landed on.
+def _is_relay_forward(url: str) -> bool:
+    """``http://127.0.0.1:<port>/callback?...``: where the relay page sends the browser (a
+    person may copy it from the error page when the listener is gone)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "http"
+        and parts.hostname == "127.0.0.1"
+        and port in RELAY_PORTS
+        and parts.path == RELAY_PATH
+    )
 
-    Checks, in order: it is the registered redirect URI; Exact did not report an error
-    (``error=access_denied`` when consent was declined); ``state`` is ours; a code is present.
-    ``parse_qsl`` URL-decodes, so the ``%21`` in the code becomes ``!`` (§2.3).
+
+_QUERY_KEYS = ("code=", "state=", "error=")
+
+
+def redirect_query(text: str, redirect_uri: str, *, relay: bool = False) -> str:
+    """The query of what the person pasted: the whole landed address, its query (``?code=...``
+    or ``code=...``), or the line the relay page shows. Not yet decoded."""
+    text = text.strip()
+    if "://" in text:
+        if _same_endpoint(text, redirect_uri) or (relay and _is_relay_forward(text)):
+            return urlsplit(text).query
+    else:
+        query = text[1:] if text.startswith("?") else text
+        if query.startswith(_QUERY_KEYS) or any("&" + k in query for k in _QUERY_KEYS):
+            return query
+    raise InvalidInput(
+        _("That is not the address Exact redirected to: expected it to start with {uri}.").format(
+            uri=redirect_uri
+        ),
+        hint=_(
+            "Paste the whole address from the browser's address bar after you pressed "
+            "Allow (Toestaan), or the line the relay page shows; then run "
+            "`exactlink exact connect` again if needed."
+        ),
+    )
+
+
+def code_from_redirect(url: str, redirect_uri: str, state: str, *, relay: bool = False) -> str:
+    """The authorization code from the address the browser landed on (or its query).
+
+    Checks, in order: it is the registered redirect URI (or its query alone); Exact did not
+    report an error (``error=access_denied`` when consent was declined); ``state`` is ours; a
+    code is present. ``parse_qsl`` URL-decodes exactly once, so the ``%21`` in the code becomes
+    ``!`` (§2.3) and a ``%2521`` stays ``%21``.
     """
-    url = url.strip()
-    if not _same_endpoint(url, redirect_uri):
-        raise InvalidInput(
-            _(
-                "That is not the address Exact redirected to: expected it to start with {uri}."
-            ).format(uri=redirect_uri),
-            hint=_(
-                "Paste the whole address from the browser's address bar after you pressed "
-                "Allow (Toestaan), then run `exactlink exact connect` again if needed."
-            ),
-        )
-    params = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    params = dict(parse_qsl(redirect_query(url, redirect_uri, relay=relay), keep_blank_values=True))
     error = params.get("error")
     if error:
         if params.get("state") not in (None, state):
@@ -170,13 +219,10 @@ def _token_call(
     form: dict[str, str],
     clock: Any = time.time,
 ) -> TokenSet:
-    from urllib.parse import quote_plus
-
+    # The credentials go in the body only (client_secret_post, §2.4 [C]); Exact documents no
+    # HTTP Basic, and a strict server may refuse a request that carries both.
     body = {**form, "client_id": app.client_id, "client_secret": app.client_secret}
-    # The credentials go in the body (§2.4 [C]); HTTP Basic as well, form-encoded as RFC 6749
-    # §2.3.1 asks, for servers that want it ([U]).
-    basic = (quote_plus(app.client_id), quote_plus(app.client_secret))
-    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body, auth=basic)
+    response = http.send(session, "POST", app.site + TOKEN_PATH, data=body)
     now = clock()
     if response.status_code == 200:
         return _parse_tokens(response, now)
@@ -253,13 +299,19 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
                 status=status,
                 reason="redirect_uri_mismatch",
             )
+        # December 2026 notes item 4 [R]: 400 invalid_grant "Token is not allowed, because of
+        # invalid or empty chainId" for a code that was used or has expired.
         return ExactRefused(
-            _("Exact Online did not accept the authorization code (expired or already used)."),
+            _(
+                "Exact Online did not accept the authorization code: it was already used or has "
+                "expired ({error}: {description})."
+            ).format(error=error or "invalid_grant", description=description or "-"),
             hint=_(
-                "Codes live about 3 minutes and work once: run `exactlink exact connect` again."
+                "A code works once, for about 3 minutes after Allow (Toestaan): run "
+                "`exactlink exact connect` again and paste the new line right away."
             ),
             status=status,
-            reason=error or "invalid_code",
+            reason="invalid_grant",
         )
     if "old refresh token" in text:
         return ChainDead(_("Exact says: Old refresh token used."), kind="old_refresh_token")
@@ -311,23 +363,38 @@ def refresh(
 
 
 class OAuthClient:
-    """The ``services.connect.OAuthGateway`` of the real (or sandboxed) Exact Online."""
+    """The ``services.connect.OAuthGateway`` of the real (or sandboxed) Exact Online.
+
+    ``relay``: the redirect URI serves exactlink's relay page; ``relay_port`` (the listener's
+    port, None when nothing listens) goes into ``state``. ``force_login`` (the default) adds
+    ``force_login=1`` to the authorize URL."""
 
     def __init__(
-        self, app: AppCredentials, session: requests.Session, clock: Any = time.time
+        self,
+        app: AppCredentials,
+        session: requests.Session,
+        clock: Any = time.time,
+        *,
+        force_login: bool = True,
+        relay: bool = False,
+        relay_port: int | None = None,
     ) -> None:
         self.app = app
         self.session = session
         self.clock = clock
+        self.force_login = force_login
+        self.relay = relay
+        self.relay_port = relay_port
 
     def new_state(self) -> str:
-        return new_state()
+        nonce = new_state()
+        return relay_state(nonce, self.relay_port) if self.relay else nonce
 
     def authorize_url(self, state: str) -> str:
-        return authorize_url(self.app, state)
+        return authorize_url(self.app, state, force_login=self.force_login)
 
     def code_from_redirect(self, url: str, state: str) -> str:
-        return code_from_redirect(url, self.app.redirect_uri, state)
+        return code_from_redirect(url, self.app.redirect_uri, state, relay=self.relay)
 
     def exchange(self, code: str) -> TokenSet:
         return exchange_code(self.session, self.app, code, self.clock)

@@ -72,15 +72,23 @@ class EventRepository:
         client: str | None = None,
         limit: int | None = None,
     ) -> list[Event]:
-        """Newest last; ``limit`` keeps the most recent N."""
+        """Newest last; ``limit`` keeps the most recent N. ``client`` follows the client back
+        through its renames (``client update --rename``), so its whole history shows under its
+        current name, and not the history of an earlier client that had the same name."""
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
         if portal is not None:
             where.append("portal = ? COLLATE NOCASE")
             args.append(portal)
         if client is not None:
-            where.append("client = ? COLLATE NOCASE")
-            args.append(client)
+            spans = self._name_spans(portal, client)
+            where.append(
+                "("
+                + " OR ".join(["(client = ? COLLATE NOCASE AND id > ? AND id <= ?)"] * len(spans))
+                + ")"
+            )
+            for span in spans:
+                args.extend(span)
         sql = "SELECT * FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -102,3 +110,46 @@ class EventRepository:
             )
             for row in reversed(rows)
         ]
+
+    def _name_spans(self, portal: str | None, client: str) -> builtins.list[tuple[str, int, int]]:
+        """``(name, after_id, up_to_id)`` for each name the client had, newest first.
+
+        A name's span starts after the last event that freed it (the client holding it was
+        removed, or renamed away from it) and ends where the client got its next name.
+        """
+        scope, scope_args = ("portal = ? COLLATE NOCASE AND ", [portal]) if portal else ("", [])
+        renamed_from = "json_extract(details, '$.renamed_from')"
+        spans: builtins.list[tuple[str, int, int]] = []
+        name, up_to = client, _NO_LIMIT
+        for _step in range(_MAX_RENAMES):
+            last = self._db.execute(
+                f"SELECT MAX(id) FROM events WHERE {scope}client = ? COLLATE NOCASE AND id <= ?",
+                [*scope_args, name, up_to],
+            ).fetchone()[0]
+            if last is None:
+                break
+            freed = self._db.execute(
+                f"SELECT MAX(id) FROM events WHERE {scope}id < ? AND ("
+                "(action = 'client.remove' AND client = ? COLLATE NOCASE)"
+                f" OR (action = 'client.update' AND {renamed_from} = ? COLLATE NOCASE"
+                " AND client <> ? COLLATE NOCASE))",
+                [*scope_args, last, name, name, name],
+            ).fetchone()[0]
+            after = freed or 0
+            spans.append((name, after, up_to))
+            rename = self._db.execute(
+                f"SELECT id, {renamed_from} FROM events WHERE {scope}action = 'client.update'"
+                f" AND client = ? COLLATE NOCASE AND {renamed_from} IS NOT NULL"
+                " AND id > ? AND id <= ? ORDER BY id DESC LIMIT 1",
+                [*scope_args, name, after, up_to],
+            ).fetchone()
+            if rename is None:
+                break
+            name, up_to = rename[1], rename[0] - 1
+        return spans or [(client, 0, 0)]
+
+
+# Event ids are SQLite rowids; a span without an upper end reaches past all of them.
+_NO_LIMIT = 2**63 - 1
+# A client renamed more often than this shows the history of its latest names only.
+_MAX_RENAMES = 100

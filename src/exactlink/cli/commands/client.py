@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
-from exactlink.services.clients import IMPORT_FORMATS, STATUSES
+from exactlink.services.clients import EXPORT_FORMATS, IMPORT_FORMATS, STATUSES
 
 app = typer.Typer(no_args_is_help=True, help="Manage the portal's clients.")
 
 # Enums, because typer turns them into choices; their values are the service's.
 Status = StrEnum("Status", {status: status for status in STATUSES})  # type: ignore[misc]
 Format = StrEnum("Format", {fmt: fmt for fmt in IMPORT_FORMATS})  # type: ignore[misc]
+ExportFormat = StrEnum("ExportFormat", {fmt: fmt for fmt in EXPORT_FORMATS})  # type: ignore[misc]
+Delimiter = StrEnum("Delimiter", {",": ",", ";": ";", "tab": "tab"})  # type: ignore[misc]
 
 
 _EMAIL = typer.Option("--email", help="The client's e-mail address.")
@@ -141,11 +143,24 @@ def client_add(
 @app.command("import")
 def client_import(
     typer_ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV or JSON file, or - for stdin.")],
+    file: Annotated[str, typer.Argument(help="CSV, JSON or .xlsx file, or - for stdin.")],
     format: Annotated[
         Format | None,
-        typer.Option("--format", help="csv or json (default: from the extension or content)."),
+        typer.Option(
+            "--format", help="csv, json or xlsx (default: from the extension or content)."
+        ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Read the file in this encoding (default: UTF-8, else Windows-1252).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Refuse columns exactlink does not use (default: ignore)."),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")
     ] = False,
@@ -157,12 +172,13 @@ def client_import(
         typer.Option("--skip-invalid", help="Import the valid rows; report the invalid ones."),
     ] = False,
 ) -> None:
-    """Import clients from a CSV or JSON file, all in one transaction.
+    """Import clients from a CSV, JSON or .xlsx file, all in one transaction.
 
-    Columns (header row, any order and case): name,email,vat,coc,managed,access_granted; only
-    name is required. CSV in UTF-8 (with or without BOM), delimited by , or ; (as Excel writes
-    it in Belgium and the Netherlands). A bad row aborts the import and nothing is written,
-    unless --skip-invalid.
+    Columns (header row, any order): name,email,vat,coc,managed,access_granted, or their Dutch,
+    Flemish, French names (Naam, Bedrijfsnaam, BTW-nummer, Ondernemingsnummer, KvK-nummer,
+    E-mail, Raison sociale, TVA, ...); only the name is required; other columns are ignored.
+    CSV in UTF-8 or Windows-1252, delimited by , ; or tab. Rows repeating an earlier row are
+    imported once. A bad row aborts the import and nothing is written, unless --skip-invalid.
     """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
@@ -180,8 +196,12 @@ def client_import(
         dry_run=dry_run,
         update=update,
         skip_invalid=skip_invalid,
+        encoding=encoding,
+        strict=strict,
     )
     out = ctx.out
+    for notice in report.notices:
+        out.info(_("Note:") + " " + notice.message)
     counts = {a: report.count(a) for a in ("added", "updated", "unchanged")}
     if dry_run:
         out.success(
@@ -205,6 +225,66 @@ def client_import(
     if report.empty:
         out.warn(_("The file has a header but no clients."))
     out.result(report.status, report.to_dict(), [e.to_dict() for e in report.errors])
+
+
+@app.command("export")
+def client_export(
+    typer_ctx: typer.Context,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="csv (for Excel) or json.")
+    ] = ExportFormat.csv,  # type: ignore[attr-defined]
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write to this file (0600) instead of stdout."),
+    ] = None,
+    delimiter: Annotated[
+        Delimiter | None,
+        typer.Option(
+            "--delimiter",
+            help="CSV delimiter (default: ; where the language or locale writes decimal"
+            " commas, else ,).",
+        ),
+    ] = None,
+) -> None:
+    """Export the portal's clients to CSV or JSON; `client import` reads the file back.
+
+    CSV opens in Excel as it is: UTF-8 with BOM, ; as delimiter in Dutch and in locales with a
+    decimal comma (nl_BE, fr_BE, de_DE, ...), values that would run as a formula (=, +, -, @)
+    prefixed with '.
+    """
+    from pathlib import Path
+
+    from exactlink.cli.context import app_context
+    from exactlink.i18n import _
+    from exactlink.services import exporting
+
+    ctx = app_context(typer_ctx)
+    portal = ctx.portal()
+    if delimiter is not None:
+        separator = exporting.DELIMITERS[delimiter.value]
+    else:
+        separator = exporting.delimiter_for(ctx.lang, exporting.system_locale())
+    data = exporting.export_clients(ctx.store, portal, format.value, delimiter=separator)
+    if output is None or output == "-":
+        _write_stdout(ctx.out.stdout, data)
+        return
+    exporting.write_export(Path(output), data)
+    ctx.out.success(
+        _("Clients of '{portal}' written to {path}.").format(portal=portal.name, path=output)
+    )
+    ctx.out.result("success", {"path": output, "format": format.value, "bytes": len(data)})
+
+
+def _write_stdout(stream, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    """The exported bytes as they are (the BOM included), through the text stream if needed."""
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8"))
+        stream.flush()
 
 
 @app.command("list")

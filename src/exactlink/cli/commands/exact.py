@@ -1,14 +1,14 @@
 """`exactlink exact`: the Exact Online app, the connection, divisions and activation.
 
-This module holds the app settings and the connection commands (`app set|show`, `connect`,
-`status`, `disconnect`, `keepalive`, `api`); `divisions`, `activate` and `deactivate` are added
-to the same group by cli/commands/activation.py. Heavy modules (requests, keyring, cryptography)
+This module holds the group and the commands on an existing connection (`status`,
+`disconnect`, `keepalive`, `api`); cli/commands/exact_connect.py adds the app settings and the
+connecting (`app set|show`, `connect`, `relay-page`), cli/commands/activation.py adds
+`divisions`, `activate` and `deactivate`, all to the same group. Heavy modules (requests, keyring, cryptography)
 are imported inside the commands that need them: `exact status` needs none of them.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -32,12 +32,6 @@ app = typer.Typer(
     help="Exact Online: app settings, connect, divisions, activate.",
 )
 
-# ============================================================================ exact app set|show
-app_settings = typer.Typer(
-    no_args_is_help=True, help="The Exact Online app registration (client ID, redirect URI)."
-)
-app.add_typer(app_settings, name="app")
-
 _INSECURE = typer.Option(
     "--insecure-storage",
     help="No OS keyring here (a headless server): keep secrets in a 0600 file instead. "
@@ -46,112 +40,7 @@ _INSECURE = typer.Option(
 _CLIENT = typer.Option("--client", help="A client's own Exact login instead of the portal's.")
 
 
-def _read_secret(ctx: AppContext) -> str:
-    """The client secret from a hidden prompt (terminal) or stdin (pipelines): never argv."""
-    if ctx.stdin_is_tty:
-        import getpass
-
-        from exactlink.i18n import _
-
-        return getpass.getpass(_("Client secret (input hidden): "), stream=sys.stderr)
-    return sys.stdin.readline().strip()
-
-
-@app_settings.command("set")
-def exact_app_set(
-    typer_ctx: typer.Context,
-    client_id: Annotated[
-        str, typer.Option("--client-id", help="The app's Client ID from the Exact App Store.")
-    ],
-    redirect_uri: Annotated[
-        str,
-        typer.Option(
-            "--redirect-uri",
-            help="The redirect URI registered for the app, byte for byte. "
-            "http://127.0.0.1:PORT/... listens on loopback; https://localhost:PORT/... the same "
-            "over TLS; anything else: paste the address.",
-        ),
-    ],
-    region: Annotated[
-        str | None,
-        typer.Option("--region", help="Exact Online site: nl be de uk us es fr (default nl)."),
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option("--base-url", help="Use this site instead of the region's (a sandbox)."),
-    ] = None,
-    insecure_storage: Annotated[bool, _INSECURE] = False,
-) -> None:
-    """Set the Exact app: client ID, redirect URI, site. The client secret is read from stdin
-    (or a hidden prompt on a terminal) and kept in the OS keyring, never in argv or config."""
-    from exactlink.cli.context import app_context
-    from exactlink.i18n import _
-    from exactlink.services.exact_app import set_app
-
-    ctx = app_context(typer_ctx)
-    if insecure_storage:
-        ctx.insecure_storage = True
-    secret = _read_secret(ctx)
-    settings = set_app(
-        ctx.config,
-        ctx.secrets,
-        ctx.store.events,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        client_secret=secret,
-        region=region,
-        base_url=base_url,
-        insecure_storage=insecure_storage,
-    )
-    ctx.out.success(
-        _("Exact app {client_id} set: {site}, {mode} redirect.").format(
-            client_id=settings.client_id, site=settings.site, mode=settings.mode
-        )
-    )
-    if insecure_storage:
-        ctx.out.warn(
-            _("Secrets are kept in a plain 0600 file ({path}), not in a keyring.").format(
-                path=ctx.paths.insecure_secrets_file
-            )
-        )
-    ctx.out.hint(_("Next: `exactlink exact connect`."))
-    ctx.out.result("success", {**settings.to_dict(), "secret_storage": ctx.secrets.backend_name})
-
-
-@app_settings.command("show")
-def exact_app_show(typer_ctx: typer.Context) -> None:
-    """Show the Exact app settings and where the client secret is kept (never the secret)."""
-    from exactlink.cli.context import app_context
-    from exactlink.services.exact_app import SECRET_KEY
-
-    ctx = app_context(typer_ctx)
-    settings = ctx.exact_app()
-    stored = ctx.secrets.get(SECRET_KEY) is not None
-    data = {
-        **settings.to_dict(),
-        "secret_storage": ctx.secrets.backend_name,
-        "secret_stored": stored,
-    }
-    if ctx.json:
-        ctx.out.json(data)
-        return
-    ctx.out.fields(
-        [
-            ("client id", settings.client_id),
-            ("redirect uri", settings.redirect_uri),
-            ("mode", settings.mode),
-            ("region", settings.region),
-            ("site", settings.site),
-            (
-                "client secret",
-                ("stored in " if stored else "MISSING from ") + data["secret_storage"],
-            ),
-            ("insecure storage", "yes" if settings.insecure_storage else "no"),
-        ]
-    )
-
-
-# ============================================================================ exact connect
+# ============================================================================ shared helpers
 def _owner(ctx: AppContext, client_name: str | None) -> tuple[Portal, Client | None]:
     portal = ctx.portal()
     if client_name is None:
@@ -167,166 +56,6 @@ def _portal_names(ctx: AppContext) -> Any:
         return found.name if found else f"#{portal_id}"
 
     return name
-
-
-def _can_open_browser() -> bool:
-    """A graphical browser can be opened: never start a console browser inside the terminal."""
-    import os
-
-    if os.environ.get("BROWSER"):
-        return True
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _receiver(ctx: AppContext, mode: str, redirect_uri: str, timeout: float) -> Any:
-    """``receive(auth_url, state)`` for the mode: a loopback listener, or the paste prompt."""
-    from exactlink.i18n import _
-    from exactlink.services.exact_app import MODE_PASTE
-
-    out = ctx.out
-
-    def show(url: str) -> None:
-        # Always printed, even when a browser opens: over SSH the person copies it.
-        out.info(_("Open this address in a browser and sign in to Exact Online:"))
-        out.stderr.write(url + "\n")
-        out.stderr.flush()
-
-    if mode == MODE_PASTE:
-
-        def paste(url: str, state: str) -> str:
-            show(url)
-            out.info(
-                _("After you press Allow (Toestaan), paste the address the browser landed on:")
-            )
-            return _read_line(ctx, timeout)
-
-        return paste
-
-    def listen(url: str, state: str) -> str:
-        from exactlink.adapters.exact.loopback import LoopbackListener
-
-        with LoopbackListener(redirect_uri, ctx.paths.tls_dir) as listener:
-            show(url)
-            if _can_open_browser():
-                import webbrowser
-
-                try:
-                    webbrowser.open(url)
-                except Exception:
-                    pass  # the URL is printed; opening is a convenience
-            out.info(
-                _("Waiting for the browser on {uri} (up to {s:.0f} s)...").format(
-                    uri=redirect_uri, s=timeout
-                )
-            )
-            return listener.wait(timeout)
-
-    return listen
-
-
-def _read_line(ctx: AppContext, timeout: float) -> str:
-    """One line from stdin within ``timeout`` seconds (a pasted address)."""
-    from exactlink.errors import ExactUnreachable, UsageError
-    from exactlink.i18n import _
-
-    stream = sys.stdin
-    try:
-        fileno = stream.fileno()
-    except (AttributeError, ValueError, OSError):
-        fileno = None
-    if fileno is not None and sys.platform != "win32":
-        import select
-
-        ready, _w, _x = select.select([stream], [], [], timeout)
-        if not ready:
-            raise ExactUnreachable(
-                _("No address was pasted within {s:.0f} s.").format(s=timeout),
-                hint=_("Run `exactlink exact connect` again (--timeout S for more time)."),
-            )
-    line = stream.readline()
-    if not line.strip():
-        raise UsageError(
-            _("No address was pasted."),
-            hint=_("Paste the address the browser landed on after you pressed Allow."),
-        )
-    return line.strip()
-
-
-@app.command("connect")
-def exact_connect(
-    typer_ctx: typer.Context,
-    client_name: Annotated[str | None, _CLIENT] = None,
-    no_browser: Annotated[
-        bool,
-        typer.Option(
-            "--no-browser",
-            help="Do not listen or open a browser: print the address, read the redirect from "
-            "stdin (over SSH, in pipelines).",
-        ),
-    ] = False,
-    region: Annotated[
-        str | None, typer.Option("--region", help="Exact site for this connection.")
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds to wait for the browser.")
-    ] = 300,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Connect even though another portal holds a connection of this app "
-            "(connecting the same login again breaks that portal's link).",
-        ),
-    ] = False,
-    insecure_storage: Annotated[bool, _INSECURE] = False,
-) -> None:
-    """Connect to Exact Online with the firm's login (or, with --client, a client's own login).
-
-    The redirect URI decides the mode: loopback (http on 127.0.0.1), loopback-tls (https on
-    localhost, self-signed certificate) or paste (any other URI, or --no-browser).
-    """
-    from exactlink.adapters.exact.oauth import OAuthClient
-    from exactlink.cli.context import app_context
-    from exactlink.i18n import _
-    from exactlink.services.connect import connect, owner_label
-    from exactlink.services.exact_app import redirect_mode, remember_insecure_storage
-
-    ctx = app_context(typer_ctx)
-    if insecure_storage:
-        ctx.insecure_storage = True
-        remember_insecure_storage(ctx.config)
-    portal, client = _owner(ctx, client_name)
-    settings = ctx.exact_app(region)
-    mode = redirect_mode(settings.redirect_uri, no_browser)
-    credentials = ctx.exact_credentials(settings.site)
-    result = connect(
-        portal=portal,
-        client=client,
-        app=settings,
-        mode=mode,
-        gateway=OAuthClient(credentials, ctx.exact_session()),
-        receive=_receiver(ctx, mode, settings.redirect_uri, timeout),
-        connections=ctx.store.connections,
-        secrets=ctx.secrets,
-        events=ctx.store.events,
-        portal_names=_portal_names(ctx),
-        force=force,
-    )
-    connection = result.connection
-    for warning in result.warnings:
-        ctx.out.warn(warning)
-    ctx.out.success(
-        _("Connected {owner} to Exact Online as {user} ({site}).").format(
-            owner=owner_label(portal, client),
-            user=connection.exact_username or connection.exact_user_id or "?",
-            site=connection.base_url,
-        )
-    )
-    if not ctx.secrets.secure:
-        ctx.out.warn(_("Tokens are kept in a plain 0600 file (--insecure-storage)."))
-    ctx.out.result("success", result.to_dict())
 
 
 # ============================================================================ exact status
@@ -510,7 +239,7 @@ def exact_keepalive(
     idle expiry. Meant for cron or a systemd timer (docs/connecting.md)."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.connect import keepalive
+    from exactlink.services.keepalive import keepalive
 
     ctx = app_context(typer_ctx)
 
@@ -611,3 +340,9 @@ def exact_api(
         response = port.request(verb, full, json_body=values or None)
     if response.data is not None:
         ctx.out.json(response.data)
+
+
+# The other modules of the `exact` group add their commands to ``app`` when imported; they
+# import ``app`` from here, which exists by now.
+from exactlink.cli.commands import activation as _activation  # noqa: E402, F401
+from exactlink.cli.commands import exact_connect as _exact_connect  # noqa: E402, F401

@@ -9,6 +9,7 @@ from exactlink.i18n import _
 from exactlink.services.activation.rules import Case, refuse_pending
 from exactlink.services.clients import get_client
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session, describe_error
+from exactlink.services.exact_app import exact_redirect_problem, redirect_rule_hint
 
 
 def check_store(s: Session) -> None:
@@ -128,6 +129,17 @@ def check_app(s: Session) -> Any:
                 error=describe_error(exc)
             ),
             _("Store it again: `exactlink exact app set` (the secret is read from stdin)."),
+        )
+        return app
+    problem = exact_redirect_problem(app.redirect_uri) if app.real_site else None
+    if problem:
+        s.add(
+            "exact_app",
+            FAIL,
+            _("The redirect URI {uri} will be refused by Exact Online: {problem}").format(
+                uri=app.redirect_uri, problem=problem
+            ),
+            redirect_rule_hint(),
         )
         return app
     s.add(
