@@ -31,7 +31,7 @@ from exactlink.services.activation.causes import (
 from exactlink.services.activation.facts import by_code
 from exactlink.services.activation.identity import MISMATCH, compare
 from exactlink.services.activation.rules import REFUSE, Case, Verdict, decide, refuse_pending
-from exactlink.services.doctor.causes import missing_cause
+from exactlink.services.doctor.causes import CAUSE_NOT_LISTED, missing_cause
 from exactlink.services.doctor.connection import check_connection
 from exactlink.services.doctor.division import read_divisions
 from exactlink.services.doctor.local import (
@@ -127,7 +127,8 @@ def diagnose_all(inputs: Inputs) -> FirmReport:
         return firm
     clients = s.store.clients.list(s.portal.id)
     judged = _judge_all(s, clients)
-    if not s.fetched and any(j.cause in (IN_DOUBT, matching.MISSING) for j in judged):
+    unexplained = (IN_DOUBT, CAUSE_NOT_LISTED, matching.AMBIGUOUS)
+    if not s.fetched and any(j.cause in unexplained for j in judged):
         s.divisions = None
         if not read_divisions(s, need=-1):  # the cache may predate a grant: fetch once more
             return firm
