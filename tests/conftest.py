@@ -9,4 +9,5 @@ pytest_plugins = [
     "support.real",
     "support.sandbox",
     "support.relayhost",
+    "support.postgres",
 ]

@@ -86,3 +86,49 @@ def test_the_sandbox_imports_nothing_of_exactlink():
     for path in paths:
         bad = {n for n in imports_of(path) if ours(n) is not None}
         assert not bad, f"{rel(path)} imports {bad}"
+
+
+# The only product modules that may import the sandbox: the two commands that launch it.
+SANDBOX_LAUNCHERS = {"cli/commands/sandbox.py", "cli/commands/demo.py"}
+
+
+def _sandbox_imports(tree: ast.AST) -> list[tuple[ast.AST, bool]]:
+    """Every import of ``exactlink_sandbox`` in ``tree``, and whether it sits inside a function."""
+    found: list[tuple[ast.AST, bool]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inside = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            names: list[str] = []
+            if isinstance(child, ast.Import):
+                names = [alias.name for alias in child.names]
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                names = [child.module]
+            if any(n == "exactlink_sandbox" or n.startswith("exactlink_sandbox.") for n in names):
+                found.append((child, inside))
+            visit(child, inside)
+
+    visit(tree, False)
+    return found
+
+
+def test_only_the_two_launching_commands_import_the_sandbox_and_only_lazily():
+    launchers_seen = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = str(path.relative_to(PACKAGE))
+        hits = _sandbox_imports(ast.parse(path.read_text("utf-8")))
+        if not hits:
+            continue
+        assert name in SANDBOX_LAUNCHERS, f"{rel(path)} imports exactlink_sandbox"
+        eager = [node.lineno for node, inside in hits if not inside]
+        assert not eager, f"{rel(path)} imports exactlink_sandbox at module level (line {eager})"
+        launchers_seen.add(name)
+    # The test would pass vacuously if the commands stopped launching the sandbox.
+    assert launchers_seen == SANDBOX_LAUNCHERS
+
+
+def test_the_architecture_check_catches_an_eager_sandbox_import():
+    eager = ast.parse("from exactlink_sandbox import Sandbox\n")
+    lazy = ast.parse("def f():\n    from exactlink_sandbox import Sandbox\n")
+    assert [inside for _node, inside in _sandbox_imports(eager)] == [False]
+    assert [inside for _node, inside in _sandbox_imports(lazy)] == [True]

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from exactlink.services.demo import cast_from_seed, clients_csv, command_line
+from exactlink.services.demo import Cast, clients_csv, command_line
+from exactlink_sandbox.demo_world import cast
 from exactlink_sandbox.seed import generate
+
+
+def cast_from_seed(seed: dict) -> Cast:
+    return Cast.from_dict(cast(seed))
 
 
 def run_demo(

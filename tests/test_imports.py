@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs")
+HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs", "psycopg", "cryptography")
 
 PROBE = """
 import json, runpy, sys

@@ -188,6 +188,8 @@ class Event(NamedTuple):
     action: str
     subject: str | None
     details: dict[str, Any]
+    host: str | None = None  # the computer it ran on (older events: None)
+    exact_user: str | None = None  # the Exact login, for events of an Exact call
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

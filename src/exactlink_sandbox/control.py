@@ -8,6 +8,9 @@ lost network response (§2.6 [R]).
 
 from __future__ import annotations
 
+import math
+
+from . import oauth
 from .engine import Engine, Reply
 from .settings import LIMIT_KEYS
 
@@ -24,6 +27,8 @@ def _int(body: dict, key: str) -> int:
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise ControlError(f"'{key}' must be a division code (integer)")
+    if int(value) >= 2**31:
+        raise ControlError(f"'{key}' must be a division code (an Int32, §4.3)")
     return int(value)
 
 
@@ -59,9 +64,16 @@ def _dispatch(engine: Engine, method: str, path: str, body: dict, seed: dict) ->
         return engine.clock_json()
     if route == ("POST", "/_sandbox/clock"):
         seconds = body.get("advance_seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
             raise ControlError("'advance_seconds' must be a non-negative number")
         return engine.advance(float(seconds))
+    if route == ("GET", "/_sandbox/profile"):
+        return {"profile": engine.settings.profile}
     if path in ("/_sandbox/limits", "/_sandbox/switches"):
         only = LIMIT_KEYS if path.endswith("limits") else None
         if method == "POST":
@@ -72,8 +84,6 @@ def _dispatch(engine: Engine, method: str, path: str, body: dict, seed: dict) ->
         login = engine.login(body.get("username"))
         client_id = body.get("client_id") or engine.app["client_id"]
         if route == ("POST", "/_sandbox/grant"):
-            if "divisions" in body and not isinstance(body["divisions"], list):
-                raise ControlError("'divisions' must be a list of division codes")
             return engine.set_grant(login, body)
         if route == ("GET", "/_sandbox/grant"):
             return {
@@ -88,7 +98,7 @@ def _dispatch(engine: Engine, method: str, path: str, body: dict, seed: dict) ->
             engine.current_division[login.user_id] = division
             return {"username": login.username, "current_division": division}
         if route == ("POST", "/_sandbox/revoke"):
-            killed = engine.revoke(client_id, login.user_id)
+            killed = oauth.revoke(engine, client_id, login.user_id)
             return {
                 "username": login.username,
                 "client_id": client_id,
@@ -98,18 +108,22 @@ def _dispatch(engine: Engine, method: str, path: str, body: dict, seed: dict) ->
             return {
                 "username": login.username,
                 "client_id": client_id,
-                **engine.chain_json(client_id, login.user_id),
+                **oauth.chain_json(engine, client_id, login.user_id),
             }
         if route == ("POST", "/_sandbox/company"):
             company = engine.companies.get(_int(body, "division"))
             if company is None:
                 raise KeyError(f"unknown division: {body.get('division')}")
-            for key in ("status", "blocking_status"):
-                if key in body:
-                    value = body[key]
-                    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                        raise ControlError(f"'{key}' must be a non-negative integer")
-                    setattr(company, key, value)
+            limits = {"status": 2, "blocking_status": 6}  # the values of §4.3
+            changes = {key: body[key] for key in limits if key in body}
+            for key, value in changes.items():
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ControlError(f"'{key}' must be a non-negative integer")
+                if value > limits[key]:
+                    raise ControlError(f"'{key}' must be at most {limits[key]} (reference §4.3)")
+            for key, value in changes.items():
+                setattr(company, key, value)
+            engine.changed()
             return {
                 "division": company.division,
                 "name": company.name,

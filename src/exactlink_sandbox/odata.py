@@ -8,10 +8,17 @@ comparisons joined by ``and``/``or``, ``trim()`` and ``substringof()`` (§3.5).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+# A $filter longer or deeper than this is refused with a 400 (a server people point other tools
+# at must answer, not drop the connection on a RecursionError).
+MAX_FILTER_TOKENS = 400
+MAX_FILTER_DEPTH = 32
 
 
 class ODataError(Exception):
@@ -80,6 +87,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     pos = 0
     text = text.strip()
     while pos < len(text):
+        if len(out) >= MAX_FILTER_TOKENS:
+            raise ODataError(
+                f"The $filter expression is too long (over {MAX_FILTER_TOKENS} terms)."
+            )
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise ODataError(f"Syntax error at position {pos} in '{text}'.")
@@ -98,6 +109,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
         self.fields = fields  # name -> "string" | "int" | "bool" | "guid" | "date"
 
     def peek(self) -> tuple[str, str] | None:
@@ -145,6 +157,17 @@ class _Parser:
         return name
 
     def parse_term(self):
+        self.depth += 1
+        try:
+            if self.depth > MAX_FILTER_DEPTH:
+                raise ODataError(
+                    f"The $filter expression is nested too deeply (over {MAX_FILTER_DEPTH} levels)."
+                )
+            return self._term()
+        finally:
+            self.depth -= 1
+
+    def _term(self):
         kind, value = self.take()
         if kind == "lparen":
             inner = self.parse_or()
@@ -247,3 +270,67 @@ def parse_filter(text: str | None, fields: dict[str, str]):
     if text is None or not text.strip():
         return None
     return _Parser(text, fields).parse()
+
+
+# ---------------------------------------------------------------------------- Atom/XML
+_ATOM = "http://www.w3.org/2005/Atom"
+_D = "http://schemas.microsoft.com/ado/2007/08/dataservices"
+_M = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
+
+
+def as_atom(reply, base_url: str):
+    """The same answer as Atom/XML, what Exact sends without ``Accept: application/json`` (§3.1).
+
+    Collections become an Atom ``feed`` (``link rel="next"`` for ``__next``), one record an
+    ``entry``, OData errors the XML error document. Other answers (empty 429s, HTML) are as they
+    were. The reply object is changed in place and returned.
+    """
+    if not reply.content_type.startswith("application/json") or not reply.body:
+        return reply
+    payload = json.loads(reply.body)
+    if "error" in payload:
+        message = payload["error"].get("message", {}).get("value", "")
+        xml = (
+            f'<?xml version="1.0" encoding="utf-8"?><error xmlns="{_M}"><code></code>'
+            f'<message xml:lang="">{escape(str(message))}</message></error>'
+        )
+        reply.content_type = "application/xml; charset=utf-8"
+    else:
+        xml = '<?xml version="1.0" encoding="utf-8"?>' + _atom_body(payload.get("d"), base_url)
+        reply.content_type = "application/atom+xml; charset=utf-8"
+    reply.body = xml.encode("utf-8")
+    return reply
+
+
+def _atom_body(d: Any, base_url: str) -> str:
+    if isinstance(d, dict) and "results" not in d:
+        return _entry(d, root=True)
+    results = d if isinstance(d, list) else (d or {}).get("results", [])
+    nxt = "" if isinstance(d, list) else (d or {}).get("__next")
+    entries = "".join(_entry(r) for r in results if isinstance(r, dict))
+    link = f'<link rel="next" href={quoteattr(nxt)} />' if nxt else ""
+    return (
+        f'<feed xml:base={quoteattr(base_url + "/api/v1/")} xmlns="{_ATOM}" xmlns:d="{_D}" '
+        f'xmlns:m="{_M}"><title type="text"></title>{entries}{link}</feed>'
+    )
+
+
+def _entry(record: dict, root: bool = False) -> str:
+    meta = record.get("__metadata") or {}
+    props = "".join(_property(k, v) for k, v in record.items() if k != "__metadata")
+    spaces = f' xmlns="{_ATOM}" xmlns:d="{_D}" xmlns:m="{_M}"' if root else ""
+    return (
+        f"<entry{spaces}><id>{escape(str(meta.get('uri', '')))}</id>"
+        f'<category term={quoteattr(str(meta.get("type", "")))} scheme="{_D}/scheme" />'
+        f'<content type="application/xml"><m:properties>{props}</m:properties></content></entry>'
+    )
+
+
+def _property(name: str, value: Any) -> str:
+    if value is None:
+        return f'<d:{name} m:null="true" />'
+    if isinstance(value, bool):
+        return f'<d:{name} m:type="Edm.Boolean">{str(value).lower()}</d:{name}>'
+    if isinstance(value, int):
+        return f'<d:{name} m:type="Edm.Int32">{value}</d:{name}>'
+    return f"<d:{name}>{escape(str(value))}</d:{name}>"

@@ -67,8 +67,12 @@ def consent_page(
     ticked: set[int],
     all_ticked: bool,
     scoping: bool,
+    error: str | None = None,
 ) -> bytes:
-    """The consent screen: one checkbox per administration, "all current and future", decline."""
+    """The consent screen: one checkbox per administration, "all current and future", decline.
+
+    ``error`` is shown above the form (an empty selection, §2.2): no code is issued then.
+    """
     if scoping:
         rows = "\n".join(
             f'<li><label><input type="checkbox" name="division" value="{c.division}" '
@@ -95,6 +99,7 @@ Allow: all current and future administrations</label>
 <p><strong>{escape(app_name)}</strong> vraagt toegang tot uw gegevens in Exact Online /
 asks for access to your data in Exact Online.</p>
 <p class="muted">Ingelogd als / Signed in as {escape(full_name)}</p>
+{f'<p class="error" id="error">{escape(error)}</p>' if error else ""}
 <form method="post" action="/api/oauth2/auth" id="consentform">
 <input type="hidden" name="step" value="consent">
 {_hidden("txn", txn)}

@@ -2,204 +2,38 @@
 
 Everything here is a pure function of ``(clients, seed)``: the same arguments always give the
 same firm, the same names, VAT numbers, division codes and grants, so tests and the demo know
-what to expect. The check digits of the identifiers are computed here by hand (the sandbox must
-not depend on the rest of exactlink); the tests validate them with python-stdnum.
+what to expect. Names and identifiers come from :mod:`.names`.
 """
 
 from __future__ import annotations
 
 import random
-import unicodedata
-import uuid
 from dataclasses import asdict, dataclass, field
 
-DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+from .names import (
+    BE_CITIES,
+    BE_SURNAMES,
+    FIRST_NAMES,
+    NL_CITIES,
+    NL_SURNAMES,
+    be_enterprise_number,
+    company_name,
+    guid,
+    nl_kvk,
+    nl_vat,
+    slug,
+    unique,
+)
+
+# The app's registered redirect URI when none is given. Strict Exact wants a public HTTPS page
+# (docs/exact-rules.md); ``.test`` is a name that never resolves on the internet.
+DEFAULT_REDIRECT_URI = "https://auth.exactlink.test/callback"
+# The lenient profile's default: a loopback listener, as before the strict profile.
+LENIENT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 # Divisions of Exact Online Premium "HQ" virtual administrations have codes above 10,000,000 and
 # never appear in system/Divisions (reference §4.2, §6.3 item 7, [R]).
 HQ_CODE_FLOOR = 10_000_000
-
-_NL_SURNAMES = [
-    "de Vries",
-    "Jansen",
-    "van den Berg",
-    "Bakker",
-    "Visser",
-    "Smit",
-    "Meijer",
-    "de Boer",
-    "Mulder",
-    "de Groot",
-    "Bos",
-    "Vos",
-    "Peters",
-    "Hendriks",
-    "van Leeuwen",
-    "Dekker",
-    "Brouwer",
-    "de Wit",
-    "Dijkstra",
-    "Smits",
-    "de Graaf",
-    "van der Meer",
-    "Kok",
-    "Jacobs",
-    "van Dijk",
-    "Vermeulen",
-    "van der Linden",
-    "Koster",
-    "Prins",
-    "Huisman",
-    "Kuipers",
-    "Postma",
-]
-_BE_SURNAMES = [
-    "Peeters",
-    "Janssens",
-    "Maes",
-    "Jacobs",
-    "Mertens",
-    "Willems",
-    "Claes",
-    "Goossens",
-    "Wouters",
-    "De Smet",
-    "Dubois",
-    "Lambert",
-    "Dupont",
-    "Martin",
-    "Leclercq",
-    "Lemaire",
-    "Verhaegen",
-    "Van Damme",
-    "Desmet",
-    "Lefèvre",
-    "Deprez",
-    "Hermans",
-    "Michiels",
-    "Lenaerts",
-]
-_NL_TRADES = [
-    "Bakkerij",
-    "Installatietechniek",
-    "Bouwbedrijf",
-    "Schildersbedrijf",
-    "Transport",
-    "Hoveniers",
-    "Autobedrijf",
-    "Administratiekantoor",
-    "Loodgieters",
-    "Tandartspraktijk",
-    "Architecten",
-    "Kapsalon",
-    "Fietsenmakerij",
-    "Slagerij",
-    "Drukkerij",
-    "Makelaardij",
-    "Zeilmakerij",
-    "Dakdekkers",
-    "Kwekerij",
-    "Groothandel",
-]
-_BE_TRADES_NL = [
-    "Bouw",
-    "Schrijnwerkerij",
-    "Brouwerij",
-    "Frituur",
-    "Elektro",
-    "Bakkerij",
-    "Garage",
-    "Verzekeringen",
-    "Immo",
-    "Tuinaanleg",
-    "Vervoer",
-    "Dakwerken",
-]
-_BE_TRADES_FR = [
-    "Boulangerie",
-    "Brasserie",
-    "Menuiserie",
-    "Garage",
-    "Pharmacie",
-    "Café",
-    "Imprimerie",
-    "Électricité",
-    "Boucherie",
-    "Transports",
-    "Fiduciaire",
-    "Château",
-]
-_NL_CITIES = [
-    "Amsterdam",
-    "Rotterdam",
-    "Utrecht",
-    "Eindhoven",
-    "Groningen",
-    "Tilburg",
-    "Almere",
-    "Breda",
-    "Nijmegen",
-    "Zwolle",
-    "Leiden",
-    "Haarlem",
-    "Arnhem",
-    "Delft",
-    "Maastricht",
-]
-_BE_CITIES = [
-    "Antwerpen",
-    "Gent",
-    "Brugge",
-    "Leuven",
-    "Hasselt",
-    "Mechelen",
-    "Kortrijk",
-    "Liège",
-    "Namur",
-    "Charleroi",
-    "Mons",
-    "Wavre",
-    "Brussel",
-    "Aalst",
-    "Genk",
-]
-_NL_FORMS = ["B.V.", "BV", "B.V.", "VOF", "N.V.", "V.O.F."]
-_BE_FORMS_NL = ["BV", "BVBA", "NV", "CommV", "VOF"]
-_BE_FORMS_FR = ["SRL", "SA", "SPRL", "SComm"]
-_FIRST_NAMES = ["Jan", "Sanne", "Pieter", "Lotte", "Koen", "Ilse", "Bram", "Noor", "Wim", "Eva"]
-
-
-def nl_vat(rng: random.Random) -> str:
-    """A Dutch VAT number ``NL`` + 9 digits + ``B01`` whose digits pass the BSN-style mod-11 check.
-
-    python-stdnum's ``nl.vat`` accepts a number when its 9 digits are a valid BSN (eleven test:
-    the weighted sum with weights 9..2 minus the last digit is divisible by 11).
-    """
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(8)]
-        if digits[0] == 0 and digits[1] == 0:
-            continue  # keep realistic, non-zero-padded numbers
-        check = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True)) % 11
-        if check < 10:
-            return "NL" + "".join(map(str, digits)) + str(check) + "B01"
-
-
-def nl_kvk(rng: random.Random) -> str:
-    """An 8-digit KvK number that also passes the pre-2016 mod-11 test (weights 8..1)."""
-    while True:
-        digits = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(7)]
-        if sum(d * w for d, w in zip(digits, range(8, 0, -1), strict=True)) % 11 == 0:
-            return "".join(map(str, digits))
-
-
-def be_enterprise_number(rng: random.Random) -> str:
-    """A Belgian KBO/BCE enterprise number: ``0`` + 7 digits + a mod-97 check of two digits.
-
-    The check is ``97 - (first eight digits mod 97)``; the VAT number is ``BE`` + these 10 digits.
-    """
-    base = rng.randint(2_000_000, 9_999_999)  # 0 + 7 digits: 0200.000.000 .. 0999.999.999
-    check = 97 - (base % 97)
-    return f"0{base:07d}{check:02d}"
 
 
 @dataclass
@@ -287,58 +121,6 @@ class World:
         }
 
 
-def _unique(name: str, taken: set[str], rng: random.Random, cities: list[str]) -> str:
-    if name not in taken:
-        return name
-    for city in rng.sample(cities, len(cities)):
-        candidate = name.replace(" ", f" {city} ", 1) if " " in name else f"{name} {city}"
-        if candidate not in taken:
-            return candidate
-    n = 2
-    while f"{name} {n}" in taken:
-        n += 1
-    return f"{name} {n}"
-
-
-def _company_name(rng: random.Random, country: str) -> tuple[str, str]:
-    """A realistic Dutch or Belgian company name with its legal form, and a city."""
-    if country == "NL":
-        surname = rng.choice(_NL_SURNAMES)
-        surname = surname[0].upper() + surname[1:]
-        pattern = rng.randrange(4)
-        if pattern == 0:
-            base = f"{rng.choice(_NL_TRADES)} {surname}"
-        elif pattern == 1:
-            base = f"{surname} {rng.choice(_NL_TRADES)}"
-        elif pattern == 2:
-            base = f"{surname} & Zonen"
-        else:
-            base = f"{surname} & {rng.choice(_NL_SURNAMES).split()[-1].capitalize()}"
-        return f"{base} {rng.choice(_NL_FORMS)}", rng.choice(_NL_CITIES)
-    surname = rng.choice(_BE_SURNAMES)
-    if rng.random() < 0.5:
-        base = f"{rng.choice(_BE_TRADES_FR)} {surname}"
-        form = rng.choice(_BE_FORMS_FR)
-    else:
-        base = f"{surname} {rng.choice(_BE_TRADES_NL)}"
-        form = rng.choice(_BE_FORMS_NL)
-    return f"{base} {form}", rng.choice(_BE_CITIES)
-
-
-def _guid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _slug(name: str) -> str:
-    words = [
-        w for w in name.split() if w.rstrip(".") not in {"B.V", "BV", "N.V", "NV", "VOF", "V.O.F"}
-    ]
-    folded = unicodedata.normalize("NFKD", " ".join(words[:2]))
-    ascii_name = folded.encode("ascii", "ignore").decode()
-    keep = "".join(ch.lower() if ch.isalnum() else "-" for ch in ascii_name)
-    return "-".join(part for part in keep.split("-") if part) or "client"
-
-
 def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) -> World:
     """Build the world for ``clients`` client companies, deterministically from ``seed``.
 
@@ -352,7 +134,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
     rng = random.Random(f"exactlink-sandbox:{seed}")
     country = "NL"
     app = {
-        "client_id": _guid(rng),
+        "client_id": guid(rng),
         "client_secret": "sb-"
         + "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(28)),
         "redirect_uri": redirect_uri or DEFAULT_REDIRECT_URI,
@@ -361,12 +143,12 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
     codes = rng.sample(range(100_000, 9_999_999), clients + 1)
     taken_names: set[str] = set()
 
-    firm_name = f"{rng.choice(_NL_SURNAMES).split()[-1].capitalize()} Accountants B.V."
+    firm_name = f"{rng.choice(NL_SURNAMES).split()[-1].capitalize()} Accountants B.V."
     taken_names.add(firm_name)
     practice_code = codes[0]
-    firm_customer = _guid(rng)
+    firm_customer = guid(rng)
     firm_vat, firm_kvk = nl_vat(rng), nl_kvk(rng)
-    firm_domain = _slug(firm_name.split()[0]) + "-accountants.nl"
+    firm_domain = slug(firm_name.split()[0]) + "-accountants.nl"
     firm = {
         "name": firm_name,
         "vat_number": firm_vat,
@@ -375,12 +157,12 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
         "email": f"kantoor@{firm_domain}",
         "customer": firm_customer,
     }
-    first = rng.choice(_FIRST_NAMES)
+    first = rng.choice(FIRST_NAMES)
     firm_login = Login(
         username=f"{first.lower()}@{firm_domain}",
         password="sandbox-" + "".join(rng.choice("0123456789") for _ in range(6)),
-        user_id=_guid(rng),
-        full_name=f"{first} {rng.choice(_NL_SURNAMES)}",
+        user_id=guid(rng),
+        full_name=f"{first} {rng.choice(NL_SURNAMES)}",
         email=f"{first.lower()}@{firm_domain}",
         role="firm",
         company=practice_code,
@@ -407,15 +189,15 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
 
     for i in range(clients):
         ctry = "NL" if rng.random() < 0.55 else "BE"
-        name, city = _company_name(rng, ctry)
-        name = _unique(name, taken_names, rng, _NL_CITIES if ctry == "NL" else _BE_CITIES)
+        name, city = company_name(rng, ctry)
+        name = unique(name, taken_names, rng, NL_CITIES if ctry == "NL" else BE_CITIES)
         taken_names.add(name)
         if ctry == "NL":
             vat, coc = nl_vat(rng), nl_kvk(rng)
         else:
             kbo = be_enterprise_number(rng)
             vat, coc = "BE" + kbo, kbo
-        customer = _guid(rng)
+        customer = guid(rng)
         year = 2010 + rng.randrange(15)
         companies.append(
             Company(
@@ -433,7 +215,7 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
                 start_date=f"{year}-{rng.randint(1, 12):02d}-01",
                 granted_to_app=rng.random() < 0.75,
                 login_has_access=True,
-                email=f"info@{_slug(name)}{i}.example",
+                email=f"info@{slug(name)}{i}.example",
             )
         )
 
@@ -462,13 +244,13 @@ def generate(clients: int = 20, seed: int = 1, redirect_uri: str | None = None) 
     if "own_login" in assigned:
         own = assigned["own_login"]
         own.granted_to_app = True
-        owner_first = rng.choice(_FIRST_NAMES)
+        owner_first = rng.choice(FIRST_NAMES)
         client_login = Login(
-            username=f"{owner_first.lower()}@{_slug(own.name)}.example",
+            username=f"{owner_first.lower()}@{slug(own.name)}.example",
             password="client-" + "".join(rng.choice("0123456789") for _ in range(6)),
-            user_id=_guid(rng),
-            full_name=f"{owner_first} {rng.choice(_BE_SURNAMES if own.country == 'BE' else _NL_SURNAMES)}",
-            email=f"{owner_first.lower()}@{_slug(own.name)}.example",
+            user_id=guid(rng),
+            full_name=f"{owner_first} {rng.choice(BE_SURNAMES if own.country == 'BE' else NL_SURNAMES)}",
+            email=f"{owner_first.lower()}@{slug(own.name)}.example",
             role="client",
             company=own.division,
             language="nl-NL" if own.country == "NL" else "nl-BE",

@@ -6,6 +6,9 @@ Routes (one "site", reference §1.1):
 * ``/api/oauth2/token`` (POST, form-encoded only, §2.4).
 * ``/api/v1/...``: the REST resources in :mod:`.api`.
 * ``/_sandbox/...``: test controls in :mod:`.control` (not part of Exact Online).
+
+With several country sites (``sites=("nl", "be")``) each site listens on its own port and
+shares the world; a token belongs to the site that issued it (§1.1).
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ import errno
 import json
 import socket
 import threading
+import time
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from . import api, control, pages
+from . import api, control, oauth, pages
 from .engine import Engine, Reply
-from .seed import generate
+from .odata import error_body
+from .seed import DEFAULT_REDIRECT_URI, LENIENT_REDIRECT_URI, generate
 from .settings import Settings
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SITES = ("nl", "be", "de", "uk", "us", "es", "fr")  # §1.1: one site per country
 SESSION_COOKIE = "ExactOnlineSandboxSession"
 MAX_BODY = 10 * 1024 * 1024  # requests are limited to about 10 MB (§3.1 [R])
 
@@ -51,15 +57,25 @@ class _Handler(BaseHTTPRequestHandler):
     # the delayed ACK (~40 ms a response).
     disable_nagle_algorithm = True
     sandbox: Sandbox  # set on the per-instance subclass
+    site: str = "nl"  # the country site this listener serves
 
     def log_message(self, format: str, *args) -> None:
         """Silent: a test run must not drown in access logs."""
 
+    def setup(self) -> None:
+        # A client that sends half a request (or nothing) is cut off, not waited for forever:
+        # the socket timeout makes the read fail and the server closes the connection.
+        self.request.settimeout(self.sandbox.settings.request_timeout_seconds)
+        super().setup()
+
     # ------------------------------------------------------------------ plumbing
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.strip().isdigit():
+            raise _BadRequest(400, "invalid Content-Length")
+        length = int(raw)
         if length > MAX_BODY:
-            raise ValueError("request too large")
+            raise _BadRequest(413, "request too large")
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
@@ -100,11 +116,21 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         try:
             body = self._body() if self.command in ("POST", "PUT", "DELETE") else b""
-        except ValueError:
-            self._send(Reply.json(413, {"error": "request too large"}))
+        except _BadRequest as exc:
+            self.close_connection = True
+            self._send(Reply.json(exc.status, {"error": str(exc)}))
             return
         if path.startswith("/_sandbox"):
             self._control(path, parts.query, body)
+            return
+        latency = engine.settings.latency_ms
+        if latency:
+            time.sleep(latency / 1000)  # a real firm's round trip, outside the engine lock
+        limit = engine.settings.max_url_length
+        if limit and len(self.path) > limit and path.startswith("/api/"):
+            # §3.1 [R]: URLs of more than about 6,000 characters are refused.
+            message = f"The URL is longer than {limit} characters."
+            self._send(Reply.json(414, error_body(message)))
             return
         fault = engine.take_fault(path)
         if fault and fault["kind"] in ("http500", "http503"):
@@ -119,7 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
                     engine.api_errors["fault"] += 1
             self._send(Reply.json(status, {"error": "Internal Server Error"}))
             return
-        reply = self._route(path, parts.query, body)
+        try:
+            reply = self._route(path, parts.query, body)
+        except Exception:
+            reply = Reply.json(500, {"error": "Internal Server Error"})
         if fault and fault["kind"] in ("drop_after_rotate", "drop"):
             reply.drop = True
         self._send(reply)
@@ -131,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.rstrip("/") == "/api/oauth2/token":
             return self._token(body)
         if path.startswith("/api/v1/"):
-            return api.handle(engine, self.command, path, query, self.headers)
+            return api.handle(engine, self.command, path, query, self.headers, self.site)
         if path == "/" and self.command == "GET":
             return Reply(200, pages.landing_page(self.sandbox.base_url), "text/html; charset=utf-8")
         return Reply.json(404, {"error": "not found"})
@@ -159,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             basic = engine.basic_credentials(self.headers.get("Authorization"))
-            return engine.token(form, basic)
+            return oauth.token(engine, form, basic, self.site)
 
     def _session_login(self):
         engine = self.sandbox.engine
@@ -170,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         user_id = engine.sessions.get(morsel.value)
         return engine.logins_by_id.get(user_id) if user_id else None
 
-    def _consent(self, txn: str, login, client_id: str) -> bytes:
+    def _consent(self, txn: str, login, client_id: str, error: str | None = None) -> bytes:
         engine = self.sandbox.engine
         grant = engine.grant(client_id, login.user_id)
         companies = engine.accessible(login.user_id)
@@ -185,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
             ticked,
             grant.all,
             engine.settings.division_scoping,
+            error,
         )
 
     def _authorize(self, query: str, body: bytes) -> Reply:
@@ -192,7 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
         html = "text/html; charset=utf-8"
         if self.command == "GET":
             params = dict(parse_qsl(query, keep_blank_values=True))
-            problem = engine.check_client(params.get("client_id"), params.get("redirect_uri"))
+            problem = oauth.check_client(
+                engine, params.get("client_id"), params.get("redirect_uri")
+            )
             if problem:
                 return Reply(400, pages.error_page(problem), html)
             redirect_uri = params["redirect_uri"]
@@ -208,8 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             login = self._session_login()
             if login is not None and params.get("force_login") != "1":
-                txn = engine.start_consent(
-                    params["client_id"], redirect_uri, params.get("state"), login
+                txn = oauth.start_consent(
+                    engine, params["client_id"], redirect_uri, params.get("state"), login
                 )
                 return Reply(
                     200,
@@ -230,10 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
             form.setdefault(key, []).append(value)
         one = {k: v[0] for k, v in form.items()}
         if one.get("step") == "login":
-            problem = engine.check_client(one.get("client_id"), one.get("redirect_uri"))
+            problem = oauth.check_client(engine, one.get("client_id"), one.get("redirect_uri"))
             if problem:
                 return Reply(400, pages.error_page(problem), html)
-            login = engine.authenticate(one.get("username", ""), one.get("password", ""))
+            login = oauth.authenticate(engine, one.get("username", ""), one.get("password", ""))
             if login is None:
                 page = pages.login_page(
                     one,
@@ -241,10 +273,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "Gebruikersnaam of wachtwoord onjuist / Wrong user name or password.",
                 )
                 return Reply(200, page, html, [("Cache-Control", "no-store")])
-            txn = engine.start_consent(
-                one["client_id"], one["redirect_uri"], one.get("state"), login
+            txn = oauth.start_consent(
+                engine, one["client_id"], one["redirect_uri"], one.get("state"), login
             )
-            sid = engine.new_session(login)
+            sid = oauth.new_session(engine, login)
             cookie = f"{SESSION_COOKIE}={sid}; Path=/api/oauth2; HttpOnly; SameSite=Lax"
             return Reply(
                 200,
@@ -253,16 +285,35 @@ class _Handler(BaseHTTPRequestHandler):
                 [("Cache-Control", "no-store"), ("Set-Cookie", cookie)],
             )
         if one.get("step") == "consent":
-            divisions = [int(d) for d in form.get("division", []) if d.isdigit()]
-            location = engine.decide(
-                one.get("txn", ""), one.get("action") == "allow", one.get("all") == "1", divisions
-            )
-            if location is None:
-                return Reply(
-                    400, pages.error_page("This sign-in has expired. Please start again."), html
-                )
-            return Reply(302, b"", html, [("Location", location), ("Cache-Control", "no-store")])
+            return self._decide(form, one)
         return Reply(400, pages.error_page("Bad request."), html)
+
+    def _decide(self, form: dict[str, list[str]], one: dict[str, str]) -> Reply:
+        engine = self.sandbox.engine
+        html = "text/html; charset=utf-8"
+        divisions = [int(d) for d in form.get("division", []) if d.isdigit() and len(d) < 12]
+        txn = one.get("txn", "")
+        try:
+            location = oauth.decide(
+                engine,
+                txn,
+                one.get("action") == "allow",
+                one.get("all") == "1",
+                divisions,
+                self.site,
+            )
+        except oauth.ConsentRefused as refused:
+            pending = oauth.pending_txn(engine, txn)
+            login = engine.logins_by_id[pending.user_id] if pending else None
+            if pending is None or login is None:
+                return Reply(400, pages.error_page(str(refused)), html)
+            page = self._consent(txn, login, pending.client_id, str(refused))
+            return Reply(200, page, html, [("Cache-Control", "no-store")])
+        if location is None:
+            return Reply(
+                400, pages.error_page("This sign-in has expired. Please start again."), html
+            )
+        return Reply(302, b"", html, [("Location", location), ("Cache-Control", "no-store")])
 
     # ------------------------------------------------------------------ controls
     def _control(self, path: str, query: str, body: bytes) -> None:
@@ -289,12 +340,22 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class Sandbox:
     """A local Exact Online on 127.0.0.1: ``Sandbox(clients=20, seed=1).start()``.
 
-    ``port=0`` picks a free port; ``redirect_uri`` is the app's registered URI (default
-    ``http://127.0.0.1:8765/callback``); every other keyword is a :class:`Settings` switch.
-    Usable as a context manager (start on enter, stop on exit).
+    ``profile`` is ``"strict"`` (the default: as strict as Exact Online, docs/exact-rules.md) or
+    ``"lenient"`` (the forgiving behaviour of old); every other keyword is a :class:`Settings`
+    switch set on top of the profile. ``port=0`` picks a free port; ``redirect_uri`` is the app's
+    registered URI (default ``https://auth.exactlink.test/callback``, or the loopback
+    ``http://127.0.0.1:8765/callback`` when lenient); a URI the profile's rules refuse raises
+    ValueError naming the rule. ``sites`` lists the country sites to serve (each on its own
+    port; ``base_urls``). Usable as a context manager (start on enter, stop on exit).
     """
 
     def __init__(
@@ -305,67 +366,95 @@ class Sandbox:
         redirect_uri: str | None = None,
         *,
         host: str = "127.0.0.1",
+        profile: str = "strict",
+        sites: tuple[str, ...] | list[str] = ("nl",),
         **switches,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sandbox binds to loopback only, not {host!r}")
+        self.sites = tuple(str(site).lower() for site in sites)
+        unknown = [site for site in self.sites if site not in SITES]
+        if not self.sites or unknown or len(set(self.sites)) != len(self.sites):
+            raise ValueError(f"sites must be distinct country sites out of {', '.join(SITES)}")
         self.host = "127.0.0.1" if host == "localhost" else host
         self.port = port
-        self.settings = Settings()
+        self.settings = Settings.for_profile(profile)
         self.settings.update(switches)
+        if redirect_uri is None:
+            redirect_uri = LENIENT_REDIRECT_URI if profile == "lenient" else DEFAULT_REDIRECT_URI
+        problem = oauth.redirect_problem(redirect_uri, self.settings)
+        if problem:
+            raise ValueError(problem)
         self.world = generate(clients, seed, redirect_uri)
         self.engine = Engine(self.world, self.settings)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[tuple[_Server, threading.Thread]] = []
         self.base_url = ""
+        self.base_urls: dict[str, str] = {}
         # Complete once started (base_url is known only then); the world itself is fixed now.
-        self.seed: dict = self.world.to_json(self.base_url)
+        self.seed: dict = self._seed_json()
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile
+
+    def _seed_json(self) -> dict:
+        data = self.world.to_json(self.base_url)
+        data["profile"] = self.settings.profile
+        data["sites"] = dict(self.base_urls)
+        return data
 
     def start(self) -> Sandbox:
-        """Bind and serve in a background thread; raises :class:`PortInUseError` if taken."""
-        handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
-        server_cls: type[_Server] = _Server6 if ":" in self.host else _Server
-        try:
-            self._server = server_cls((self.host, self.port), handler)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(
-                    exc.errno, f"port {self.port} on {self.host} is in use"
-                ) from exc
-            raise
-        self.port = self._server.server_address[1]
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.base_url = f"http://{host}:{self.port}"
+        """Bind and serve in background threads; raises :class:`PortInUseError` if taken."""
+        for index, site in enumerate(self.sites):
+            port = self.port if index == 0 else 0
+            server = self._bind(site, port)
+            bound = server.server_address[1]
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            self.base_urls[site] = f"http://{host}:{bound}"
+            # A short poll interval: stop() waits for the serving loop to notice, and tests
+            # start and stop hundreds of sandboxes.
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"exact-sandbox-{site}-{bound}",
+                daemon=True,
+            )
+            self._servers.append((server, thread))
+        self.port = self._servers[0][0].server_address[1]
+        self.base_url = self.base_urls[self.sites[0]]
         self.engine.base_url = self.base_url
-        self.seed = self.world.to_json(self.base_url)
-        # A short poll interval: stop() waits for the serving loop to notice, and tests start
-        # and stop hundreds of sandboxes.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"exact-sandbox-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self.engine.site_urls = dict(self.base_urls)
+        self.seed = self._seed_json()
+        for _server, thread in self._servers:
+            thread.start()
         return self
 
+    def _bind(self, site: str, port: int) -> _Server:
+        handler = type("SandboxHandler", (_Handler,), {"sandbox": self, "site": site})
+        server_cls: type[_Server] = _Server6 if ":" in self.host else _Server
+        try:
+            return server_cls((self.host, port), handler)
+        except OSError as exc:
+            self.stop()
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(exc.errno, f"port {port} on {self.host} is in use") from exc
+            raise
+
     def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop serving and release the ports (idempotent)."""
+        servers, self._servers = self._servers, []
+        for server, thread in servers:
+            if thread.is_alive():
+                server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
 
     def serve_forever(self) -> None:
         """Block until :meth:`stop` is called from another thread (or KeyboardInterrupt)."""
-        if self._thread is None:
+        if not self._servers:
             self.start()
-        assert self._thread is not None
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.5)
+        while any(thread.is_alive() for _server, thread in self._servers):
+            self._servers[0][1].join(timeout=0.5)
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -374,4 +463,7 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"Sandbox(clients={self.world.clients}, seed={self.world.seed}, base_url={self.base_url!r})"
+        return (
+            f"Sandbox(clients={self.world.clients}, seed={self.world.seed}, "
+            f"profile={self.profile!r}, base_url={self.base_url!r})"
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 BILLING = [
@@ -40,13 +38,11 @@ def billed_portal(cli, portal):
 
 @pytest.fixture
 def db(isolated_home):
-    """Read the state database directly (to check what a failed command left behind)."""
+    """Read the state database directly (to check what a failed command left behind), whichever
+    store the test runs on (``store_backend``)."""
+    from support.postgres import query_store
 
     def query(sql: str, *args):
-        conn = sqlite3.connect(isolated_home / "state.db")
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
+        return query_store(isolated_home, sql, *args)
 
     return query

@@ -8,7 +8,13 @@ import csv
 import io
 import json
 
+import pytest
+
 from support.exactkit import PORTAL, connect_inprocess, connected, seed_clients, stats
+from support.postgres import secret_names
+
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def import_csv(cli, sb, *, pending: set[int] = frozenset()) -> None:
@@ -136,8 +142,7 @@ def test_overwrite_a_clients_own_link(sandbox_factory, cli, monkeypatch, isolate
     result = connect_inprocess(world, cli, monkeypatch, "--client", own["name"], role="client")
     assert result.exit_code == 0, result.stderr
     (own_id,) = db("SELECT id FROM connections WHERE client_id IS NOT NULL")[0]
-    secrets_file = isolated_home / "secrets-insecure.json"
-    stored = json.loads(secrets_file.read_text())
+    stored = secret_names(isolated_home)
     assert f"connection-{own_id}/refresh" in stored
 
     refused = cli("exact", "activate", "--client", own["name"])
@@ -149,7 +154,7 @@ def test_overwrite_a_clients_own_link(sandbox_factory, cli, monkeypatch, isolate
     data = done.json()["data"]
     assert data["division"] == own["division"]
     assert data["replaced"]["own_link"]["connection_id"] == own_id
-    stored = json.loads(secrets_file.read_text())
+    stored = secret_names(isolated_home)
     assert not any(key.startswith(f"connection-{own_id}/") for key in stored)
     assert db("SELECT COUNT(*) FROM connections WHERE client_id IS NOT NULL") == [(0,)]
     log = cli("log", "--client", own["name"], "--json").json()

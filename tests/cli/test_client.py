@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+
+from support.postgres import open_store
+
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 NAME = "Bakkerij Peeters BV"
 
 
 def activate(home, client_name, division=123456):
     """Record an activation directly (the `exact activate` command is another module's)."""
-    conn = sqlite3.connect(home / "state.db")
-    with conn:
+    store = open_store(home)
+    with store.transaction() as conn:
         (client_id, portal_id) = conn.execute(
             "SELECT id, portal_id FROM clients WHERE name = ?", (client_name,)
         ).fetchone()
@@ -27,7 +30,7 @@ def activate(home, client_name, division=123456):
             " activated_at) VALUES (?, ?, ?, 'vat', 'now')",
             (client_id, cur.lastrowid, division),
         )
-    conn.close()
+    store.close()
 
 
 # -- add --------------------------------------------------------------------------------------

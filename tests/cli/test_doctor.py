@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from support.exactkit import advance, connected, control, make_world, seed_clients, stats
+
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def checks(result) -> dict[str, dict]:
@@ -24,12 +29,14 @@ def doctor(cli, *args):
     return cli("--json", "doctor", *args)
 
 
-def test_doctor_without_app_or_connection_says_what_it_could_not_check(cli):
+def test_doctor_without_app_or_connection_says_what_it_could_not_check(cli, store_backend):
     assert cli("portal", "create", "Kantoor", "--email", "k@example.nl").exit_code == 0
     result = doctor(cli)
     assert result.exit_code == 10
     found = checks(result)
     assert found["store"]["status"] == "ok"
+    wanted = "Team store reachable" if store_backend == "postgresql" else "Local store readable"
+    assert wanted in found["store"]["message"]
     assert found["portal"]["status"] == "ok"
     assert found["exact_app"]["status"] == "fail"
     assert "exact app set" in found["exact_app"]["fix"]

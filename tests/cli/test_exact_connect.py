@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from support.exactkit import connect_inprocess, make_world, stats
+from support.exactkit import advance, connect_inprocess, make_world, stats
 
 
 def test_app_set_reads_the_secret_from_stdin_and_show_hides_it(sandbox_factory, cli, isolated_home):
@@ -66,6 +66,7 @@ def test_connect_paste_status_api_disconnect_reconnect(sandbox_factory, cli, mon
     assert after.exit_code == 5
     assert "exactlink exact connect" in after.stderr
 
+    advance(world.sb, 570)  # strict: the 570 s rule counts from the first code exchange
     again = connect_inprocess(world, cli, monkeypatch)
     assert again.exit_code == 0, again.stderr
     assert cli("exact", "api", "current/Me").exit_code == 0

@@ -17,6 +17,7 @@ import requests
 
 from support.exactkit import (
     FIXED_STATE,
+    advance,
     connect_inprocess,
     login,
     make_world,
@@ -186,6 +187,7 @@ def test_same_login_in_another_portal_needs_force(sandbox_factory, cli, monkeypa
     refused = connect_inprocess(world, cli, monkeypatch, "--portal", "Tweede Kantoor")
     assert refused.exit_code == 4
     assert "--force" in refused.stderr and world.portal in refused.stderr
+    advance(world.sb, 570)  # strict: the 570 s rule counts from the first code exchange
     forced = connect_inprocess(world, cli, monkeypatch, "--portal", "Tweede Kantoor", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert "needs `exactlink exact connect` again" in forced.stderr

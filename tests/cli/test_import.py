@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 GOOD_CSV = (
     "Name;E-mail;VAT;CoC;Managed;Access_Granted\n"
     "Bakkerij Peeters BV;jan@peeters.be;BE 0403.170.701;;nee;ja\n"

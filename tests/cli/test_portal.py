@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import tomllib
+
+import pytest
+
+from support.postgres import open_store
+
+# Every test here runs on the local SQLite store and on a team store (PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def config(home):
@@ -13,8 +19,8 @@ def config(home):
 
 
 def add_connection(home, portal_name, status="connected"):
-    conn = sqlite3.connect(home / "state.db")
-    with conn:
+    store = open_store(home)
+    with store.transaction() as conn:
         (portal_id,) = conn.execute(
             "SELECT id FROM portals WHERE name = ?", (portal_name,)
         ).fetchone()
@@ -24,7 +30,7 @@ def add_connection(home, portal_name, status="connected"):
             " 'keyring', 'now', 'now')",
             (portal_id, status),
         )
-    conn.close()
+    store.close()
 
 
 # -- create ---------------------------------------------------------------------------------------

@@ -104,3 +104,66 @@ def test_non_loopback_host_is_a_usage_error(run_exactlink):
     result = run_exactlink("sandbox", "serve", "--host", "0.0.0.0", timeout=30)
     assert result.exit_code == 2
     assert "loopback" in result.stderr
+
+
+def test_serve_is_strict_by_default_and_lenient_by_name():
+    for args, profile, redirect in (
+        ((), "strict", "https://auth.exactlink.test/callback"),
+        (("--profile", "lenient"), "lenient", "http://127.0.0.1:8765/callback"),
+    ):
+        proc = _start("--clients", "2", "--json", *args)
+        try:
+            info = json.loads(proc.stdout.readline())
+            assert info["profile"] == profile and info["redirect_uri"] == redirect
+            seed = requests.get(info["base_url"] + "/_sandbox/seed", timeout=5).json()
+            assert seed["profile"] == profile
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_switch_on_top_of_the_profile():
+    proc = _start("--clients", "2", "--json", "--switch", "code_exchange_counts=false")
+    try:
+        info = json.loads(proc.stdout.readline())
+        switches = requests.get(info["base_url"] + "/_sandbox/switches", timeout=5).json()
+        assert switches["profile"] == "strict"
+        assert switches["code_exchange_counts"] is False
+        assert switches["require_public_https_redirect"] is True  # the rest stays strict
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_loopback_or_localhost_redirect_uri_exits_2_naming_the_rule(run_exactlink):
+    for uri in ("http://127.0.0.1:9123/callback", "https://localhost:8443/callback"):
+        result = run_exactlink("sandbox", "serve", "--redirect-uri", uri, timeout=30)
+        assert result.exit_code == 2, result.stderr
+        assert "require_public_https_redirect" in result.stderr and uri in result.stderr
+
+
+def test_an_unknown_profile_exits_2(run_exactlink):
+    result = run_exactlink("sandbox", "serve", "--profile", "loose", timeout=30)
+    assert result.exit_code == 2
+    assert "unknown profile" in result.stderr
+
+
+def test_several_country_sites():
+    proc = _start("--clients", "2", "--json", "--site", "nl", "--site", "be")
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert set(info["sites"]) == {"nl", "be"} and info["sites"]["nl"] == info["base_url"]
+        be = requests.get(info["sites"]["be"] + "/_sandbox/seed", timeout=5).json()
+        assert be["sites"] == info["sites"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

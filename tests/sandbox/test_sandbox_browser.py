@@ -16,7 +16,9 @@ pytestmark = pytest.mark.real
 
 
 def test_login_pick_two_consent_and_list_exactly_those(chromium, sandbox_factory):
-    sb = sandbox_factory(clients=12, seed=1, redirect_uri="http://127.0.0.1:9/exactlink/callback")
+    sb = sandbox_factory(
+        clients=12, seed=1, redirect_uri="https://auth.exactlink.test/exactlink/callback"
+    )
     redirect_uri = sb.seed["app"]["redirect_uri"]
     login = login_of(sb)
     accessible = [c for c in sb.seed["companies"] if c["login_has_access"]]
@@ -67,21 +69,20 @@ def test_login_pick_two_consent_and_list_exactly_those(chromium, sandbox_factory
     tokens = token_call(sb, grant_type="authorization_code", code=code, redirect_uri=redirect_uri)
     assert tokens.status_code == 200, tokens.text
     access = tokens.json()["access_token"]
-    divisions = api_get(
-        sb, access, f"{sb.seed['firm']['division']}/system/Divisions", {"$select": "Code"}
-    )
+    # Strict: the list is reached only through a granted division (not the practice one here).
+    divisions = api_get(sb, access, f"{first['division']}/system/Divisions", {"$select": "Code"})
     assert divisions.status_code == 200
     assert {row["Code"] for row in divisions.json()["d"]["results"]} == pick
     page.close()
 
 
 def test_decline_in_the_browser(chromium, sandbox_factory):
-    sb = sandbox_factory(clients=3, redirect_uri="http://127.0.0.1:9/cb")
+    sb = sandbox_factory(clients=3, redirect_uri="https://auth.exactlink.test/cb")
     login = login_of(sb)
     page = chromium.new_page()
     landed: list[str] = []
     page.route(
-        lambda url: url.startswith("http://127.0.0.1:9/cb"),
+        lambda url: url.startswith("https://auth.exactlink.test/cb"),
         lambda route: (landed.append(route.request.url), route.fulfill(status=200, body="ok")),
     )
     page.goto(auth_url(sb, state="s"))
@@ -89,7 +90,7 @@ def test_decline_in_the_browser(chromium, sandbox_factory):
     page.fill("#password", login["password"])
     page.click("#login")
     page.click("#decline")
-    page.wait_for_url(lambda url: url.startswith("http://127.0.0.1:9/cb"), timeout=10_000)
+    page.wait_for_url(lambda url: url.startswith("https://auth.exactlink.test/cb"), timeout=10_000)
     assert landed
     query = parse_qs(urlsplit(page.url).query)
     assert query["error"] == ["access_denied"] and query["state"] == ["s"]

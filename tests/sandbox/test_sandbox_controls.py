@@ -108,6 +108,7 @@ def test_fault_http500_on_token(sandbox):
 
 def test_fault_drop_after_rotate_breaks_the_chain(sandbox):
     tokens = connect(sandbox)
+    advance(sandbox, 570)
     control(sandbox, "POST", "faults", {"kind": "drop_after_rotate", "path": "token"})
     with pytest.raises(requests.ConnectionError):
         refresh(sandbox, tokens["refresh_token"])
@@ -139,6 +140,9 @@ def test_chain_control(sandbox):
 def test_sixteen_parallel_refreshes_one_wins(sandbox):
     """Sixteen processes refreshing one chain at once: exactly one gets new tokens (§2.6)."""
     tokens = connect(sandbox)
+    advance(sandbox, 570)
+    # Fifteen errors in a row: raise the error limit so the hourly block does not kick in.
+    control(sandbox, "POST", "limits", {"error_limit": 100})
     results: list[int] = []
     barrier = threading.Barrier(16)
 

@@ -11,6 +11,7 @@ import requests
 
 from exactlink_sandbox.autoconsent import AutoConsentError, authorize
 from support.sandbox import (
+    LOOPBACK_REDIRECT_OPT_OUT,
     advance,
     api_get,
     auth_url,
@@ -45,7 +46,7 @@ def test_redirect_uri_must_match_byte_for_byte(sandbox):
     registered = sandbox.seed["app"]["redirect_uri"]
     for wrong in (
         registered + "/",
-        registered.replace("127.0.0.1", "localhost"),
+        registered.replace("https://", "http://"),
         registered.upper(),
     ):
         reply = requests.get(
@@ -75,12 +76,17 @@ def test_login_page_escapes_state(sandbox):
     assert "&quot;&gt;&lt;b&gt;" in reply.text
 
 
-def test_https_required_when_switched_on(sandbox_factory):
-    sb = sandbox_factory(clients=3, require_https_redirect=True)
+def test_lenient_https_switch_alone_allows_https_localhost(sandbox_factory):
+    # Lenient by name: the weaker HTTPS-only switch on top of the lenient profile.
+    sb = sandbox_factory(clients=3, profile="lenient")
+    control(sb, "POST", "switches", {"require_https_redirect": True})
     reply = requests.get(auth_url(sb), timeout=5)
     assert reply.status_code == 400 and "HTTPS" in reply.text
     sb2 = sandbox_factory(
-        clients=3, require_https_redirect=True, redirect_uri="https://localhost:8443/cb"
+        clients=3,
+        profile="lenient",
+        require_https_redirect=True,
+        redirect_uri="https://localhost:8443/cb",
     )
     assert requests.get(auth_url(sb2), timeout=5).status_code == 200
 
@@ -186,7 +192,8 @@ def test_autoconsent_follow_hits_the_redirect_uri(sandbox_factory):
     thread = threading.Thread(target=listener.handle_request, daemon=True)
     thread.start()
     uri = f"http://127.0.0.1:{listener.server_address[1]}/callback"
-    sb = sandbox_factory(clients=3, redirect_uri=uri)
+    # A loopback listener is what this test is about: opt out of that one strict rule, by name.
+    sb = sandbox_factory(clients=3, redirect_uri=uri, **LOOPBACK_REDIRECT_OPT_OUT)
     login = login_of(sb)
     location = authorize(auth_url(sb), login["username"], login["password"], follow=True)
     thread.join(5)
@@ -214,7 +221,10 @@ def test_code_is_single_use(sandbox):
     assert token_call(sandbox, **form).status_code == 200
     again = token_call(sandbox, **form)
     assert again.status_code == 400
-    assert again.json() == {"error": "invalid_grant", "error_description": "Bad Request"}
+    assert again.json() == {
+        "error": "invalid_grant",
+        "error_description": "Token is not allowed, because of invalid or empty chainId",
+    }
 
 
 def test_code_expires_after_180_seconds(sandbox):
@@ -286,6 +296,7 @@ def test_unknown_grant_type(sandbox):
 
 def test_refresh_rotates_and_the_old_token_answers_401(sandbox):
     tokens = connect(sandbox)
+    advance(sandbox, 570)  # the code exchange counts for the 570 s rule
     fresh = refresh(sandbox, tokens["refresh_token"])
     assert fresh.status_code == 200
     assert fresh.json()["refresh_token"] != tokens["refresh_token"]
@@ -300,7 +311,8 @@ def test_refresh_rotates_and_the_old_token_answers_401(sandbox):
 
 def test_too_early_refresh_is_refused_with_reason_header(sandbox):
     tokens = connect(sandbox)
-    first = refresh(sandbox, tokens["refresh_token"])  # exchange does not count by default
+    advance(sandbox, 570)  # the code exchange counts (strict)
+    first = refresh(sandbox, tokens["refresh_token"])
     assert first.status_code == 200
     advance(sandbox, 569)
     early = refresh(sandbox, first.json()["refresh_token"])
@@ -320,12 +332,14 @@ def test_too_early_refresh_is_refused_with_reason_header(sandbox):
     assert stats["token_calls"] == 4
 
 
-def test_code_exchange_counts_when_switched_on(sandbox_factory):
-    sb = sandbox_factory(clients=3, code_exchange_counts=True)
+def test_code_exchange_counts_in_strict_not_in_lenient(sandbox_factory):
+    sb = sandbox_factory(clients=3)
     tokens = connect(sb)
     assert refresh(sb, tokens["refresh_token"]).status_code == 400
     advance(sb, 570)
     assert refresh(sb, tokens["refresh_token"]).status_code == 200
+    lenient = sandbox_factory(clients=3, profile="lenient")
+    assert refresh(lenient, connect(lenient)["refresh_token"]).status_code == 200
 
 
 def test_refresh_token_expires_after_30_days(sandbox):
@@ -353,6 +367,7 @@ def test_refresh_within_30_days_keeps_the_chain_alive(sandbox):
 
 def test_reauthorising_kills_the_earlier_chain(sandbox):
     first = connect(sandbox)
+    advance(sandbox, 570)  # re-authorising is a token issue too (570 s rule)
     second = connect(sandbox)
     advance(sandbox, 600)
     dead = refresh(sandbox, first["refresh_token"])
@@ -365,6 +380,7 @@ def test_reauthorising_kills_the_earlier_chain(sandbox):
 def test_obsoleted_chain_message_switch(sandbox_factory):
     sb = sandbox_factory(clients=3, obsoleted_chain_error="obsoleted")
     first = connect(sb)
+    advance(sb, 570)
     connect(sb)
     dead = refresh(sb, first["refresh_token"])
     assert dead.status_code == 400
@@ -377,12 +393,14 @@ def test_obsoleted_chain_message_switch(sandbox_factory):
 def test_other_login_has_its_own_chain(sandbox):
     firm = connect(sandbox)
     connect(sandbox, role="client")
+    advance(sandbox, 570)
     assert refresh(sandbox, firm["refresh_token"]).status_code == 200
 
 
 def test_grace_keeps_the_previous_token_until_the_new_one_is_used(sandbox_factory):
     sb = sandbox_factory(clients=3, refresh_grace=True)
     tokens = connect(sb)
+    advance(sb, 570)
     new = refresh(sb, tokens["refresh_token"]).json()
     advance(sb, 600)
     again = refresh(sb, tokens["refresh_token"])  # the response was "lost": reuse the old one
@@ -395,6 +413,7 @@ def test_grace_keeps_the_previous_token_until_the_new_one_is_used(sandbox_factor
 
 def test_no_grace_by_default(sandbox):
     tokens = connect(sandbox)
+    advance(sandbox, 570)
     refresh(sandbox, tokens["refresh_token"])
     advance(sandbox, 600)
     assert refresh(sandbox, tokens["refresh_token"]).status_code == 401
@@ -403,6 +422,7 @@ def test_no_grace_by_default(sandbox):
 def test_daily_token_cap(sandbox_factory):
     sb = sandbox_factory(clients=3, token_daily_cap=2)
     tokens = connect(sb)
+    advance(sb, 570)
     token = refresh(sb, tokens["refresh_token"]).json()["refresh_token"]
     advance(sb, 600)
     capped = refresh(sb, token)

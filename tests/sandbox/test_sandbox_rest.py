@@ -161,9 +161,10 @@ def test_system_divisions_pages_by_60_with_skiptoken(sandbox_factory):
     assert set(rows[0]) == {"__metadata", "Code", "Description"}
 
 
-def test_url_division_not_validated_by_default(sandbox):
-    token = connect(sandbox)["access_token"]
-    assert api_get(sandbox, token, "123456/system/Divisions").status_code == 200
+def test_url_division_not_validated_when_lenient(sandbox_factory):
+    sb = sandbox_factory(clients=12, profile="lenient")  # lenient by name: strict validates it
+    token = connect(sb)["access_token"]
+    assert api_get(sb, token, "123456/system/Divisions").status_code == 200
 
 
 def test_strict_divisions_url_switch(sandbox_factory):

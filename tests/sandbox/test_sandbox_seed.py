@@ -112,7 +112,14 @@ def test_tiny_worlds_work():
 def test_sandbox_seed_has_base_url_and_default_redirect(sandbox):
     assert sandbox.seed["base_url"] == sandbox.base_url
     assert sandbox.base_url.startswith("http://127.0.0.1:") and not sandbox.base_url.endswith("/")
-    assert sandbox.seed["app"]["redirect_uri"] == "http://127.0.0.1:8765/callback"
+    assert sandbox.seed["app"]["redirect_uri"] == "https://auth.exactlink.test/callback"
+    assert sandbox.seed["profile"] == "strict"
+
+
+def test_lenient_default_redirect_is_the_old_loopback_one(sandbox_factory):
+    sb = sandbox_factory(clients=1, profile="lenient")
+    assert sb.seed["app"]["redirect_uri"] == "http://127.0.0.1:8765/callback"
+    assert sb.seed["profile"] == "lenient"
 
 
 def test_port_in_use_raises(sandbox):

@@ -151,10 +151,13 @@ class MemorySecrets:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, store_backend):
+    """The real store, SQLite and PostgreSQL (``store_backend`` runs each test on both)."""
+    import os
+
     from exactlink.adapters.store import Store
 
-    s = Store(tmp_path / "state.db")
+    s = Store(tmp_path / "state.db", os.environ.get("EXACTLINK_STORE"))
     yield s
     s.close()
 

@@ -11,8 +11,11 @@ from exactlink.services import clients, importing, portals
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
+def store(tmp_path, store_backend):
+    """The real store, SQLite and PostgreSQL (``store_backend`` runs each test on both)."""
+    import os
+
+    s = Store(tmp_path / "state.db", os.environ.get("EXACTLINK_STORE"))
     yield s
     s.close()
 

@@ -8,8 +8,8 @@ import urllib.request
 from dataclasses import dataclass
 
 # One of each sandbox helper, in support/sandbox.py; re-exported for the Exact tests.
+from support.sandbox import LOOPBACK_REDIRECT_OPT_OUT, auth_url, free_port
 from support.sandbox import advance as advance
-from support.sandbox import auth_url, free_port
 from support.sandbox import login_of as login
 
 PORTAL = "Kantoor Peeters"
@@ -61,9 +61,12 @@ def make_world(
     seed: int = 1,
     **switches,
 ) -> World:
-    """A sandbox registered with a free loopback redirect URI, a portal, and the app set
+    """A strict sandbox registered with a free loopback redirect URI, a portal, and the app set
     (``insecure``: secrets in the home's file store, for tests that do not test the keyring)."""
     redirect = f"{scheme}://{host}:{free_port()}/callback"
+    # A loopback redirect needs the one named opt-out (support/sandbox.py); make_strict_world
+    # below registers a public HTTPS relay page instead and needs none.
+    switches = {**LOOPBACK_REDIRECT_OPT_OUT, **switches}
     sb = sandbox_factory(clients=clients, seed=seed, redirect_uri=redirect, **switches)
     world = World(sb, redirect, portal)
     result = cli("portal", "create", portal, "--email", "kantoor@example.nl")

@@ -2,11 +2,23 @@
 
 * ``sandbox``: a fresh ``Sandbox(clients=12, seed=1)``, started before and stopped after the test.
 * ``sandbox_factory(**kwargs)``: start sandboxes with any arguments; all stopped at teardown.
+
+Both use the sandbox's default, the **strict** profile (as strict as Exact Online). A test that
+needs the forgiving behaviour says so by name: ``sandbox_factory(profile="lenient")``, or opts out
+of one rule by its switch name.
 """
 
 from __future__ import annotations
 
 import pytest
+
+# Strict Exact refuses a loopback redirect URI (a public HTTPS one only). exactlink's loopback and
+# loopback-tls modes exist for servers that allow one, so tests that connect through
+# http://127.0.0.1:PORT/callback (``exactkit.make_world``) opt out of exactly that ONE strict rule,
+# by this name; every other strict rule stays on for them. Relay mode (public HTTPS, strict as is)
+# has landed: tests that only need *a* connection can move to ``exactkit.make_strict_world`` and
+# drop the opt-out (grep for LOOPBACK_REDIRECT_OPT_OUT).
+LOOPBACK_REDIRECT_OPT_OUT = {"require_public_https_redirect": False}
 
 
 @pytest.fixture

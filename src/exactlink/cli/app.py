@@ -66,6 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exact": ("exactlink.cli.commands.exact", "app"),
     "doctor": ("exactlink.cli.commands.doctor", "doctor"),
     "log": ("exactlink.cli.commands.log", "log"),
+    "store": ("exactlink.cli.commands.store", "app"),
     "support": ("exactlink.cli.commands.support", "app"),
     "sandbox": ("exactlink.cli.commands.sandbox", "app"),
     "demo": ("exactlink.cli.commands.demo", "demo"),

@@ -74,18 +74,47 @@ class AppContext:
         return Config.load(self.paths.config_file)
 
     @cached_property
+    def store_url(self) -> str | None:
+        """The team store's URL (``EXACTLINK_STORE`` or config ``store.url``); None: local."""
+        import os
+
+        from_env = os.environ.get("EXACTLINK_STORE")
+        return from_env or self.config.get("store.url") or None
+
+    @cached_property
     def store(self) -> Store:
         from exactlink.adapters.store import Store
 
-        return Store(self.paths.db_file)
+        return Store(self.paths.db_file, self.store_url)
 
     @cached_property
-    def secrets(self) -> SecretStore:
-        """The secret store: the OS keyring, or the 0600 file after an explicit opt-in."""
+    def member_secrets(self) -> SecretStore:
+        """This member's own secret store: the OS keyring, or the 0600 file after an explicit
+        opt-in (on a team store it holds only the store key)."""
         from exactlink.adapters.secrets import open_secret_store
 
         insecure = self.insecure_storage or bool(self.config.get("exact.insecure_storage", False))
         return open_secret_store(self.paths, insecure=insecure)
+
+    @cached_property
+    def store_key(self) -> bytes:
+        """The team store's key (``EXACTLINK_STORE_KEY`` or this member's secret store)."""
+        import os
+
+        from exactlink.services.team_store import KEY_ENV, load_key
+
+        member = None if os.environ.get(KEY_ENV) else self.member_secrets
+        return load_key(self.store.db, member)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """Where the client secret and the tokens are: the member's secret store, or on a team
+        store its ``secrets`` table sealed under the store key."""
+        if self.store.is_team:
+            from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+            return TeamSecretStore(self.store.db, self.store_key)
+        return self.member_secrets
 
     @property
     def stdin_is_tty(self) -> bool:
@@ -139,7 +168,25 @@ class AppContext:
         ``region`` overrides the configured site."""
         from exactlink.services.exact_app import load_app
 
+        if self.store.is_team and not self.config.get("exact.client_id"):
+            # A colleague who did not run `exact app set`: the team's app (shared in the store).
+            from exactlink.adapters.config import Config
+            from exactlink.services.team_store import shared_app
+
+            app = shared_app(self.store.db)
+            if app:
+                return load_app(
+                    Config(self.paths.config_file, {**self.config.data, "exact": app}), region
+                )
         return load_app(self.config, region)
+
+    def share_app_settings(self) -> None:
+        """On a team store, keep this home's Exact app settings (never the secret, which is in
+        the store's sealed secrets) where colleagues find them."""
+        if self.store.is_team:
+            from exactlink.services.team_store import share_app
+
+            share_app(self.store.db, dict(self.config.get("exact", {}) or {}))
 
     def exact_session(self) -> Any:
         """One ``requests.Session`` per command (keep-alive to one site)."""
@@ -183,7 +230,28 @@ class AppContext:
             session=self.exact_session(),
             locks_dir=self.paths.locks_dir,
             client_name=client_name,
+            lock=self._team_token_lock(connection.id) if self.store.is_team else None,
         )
+
+    def connected_by(self, connection: Connection) -> str:
+        """Who made a chain and when, from the audit log: ``anna on laptop-3 at 2026-...``."""
+        event = self.store.events.last_connect(connection.id)
+        if event is None:
+            return _("someone, at {at}").format(at=connection.updated_at)
+        return _("{user} on {host} at {at}").format(
+            user=event.os_user, host=event.host or "?", at=event.at
+        )
+
+    def _team_token_lock(self, connection_id: int) -> Any:
+        """On a team store: the connection's PostgreSQL advisory lock, so one process on one
+        computer of the whole firm refreshes the chain (DESIGN, "Tokens")."""
+        from functools import partial
+
+        from exactlink.adapters.exact.tokens import LOCK_TIMEOUT
+        from exactlink.adapters.store.postgres import TOKEN_LOCK_NAMESPACE
+
+        db: Any = self.store.db
+        return partial(db.advisory_lock, TOKEN_LOCK_NAMESPACE, connection_id, LOCK_TIMEOUT)
 
     def exact_client(self, connection: Connection, client_name: str | None = None) -> Any:
         """The ``ExactClient`` of one connection, with the countdown on stderr; one per

@@ -146,10 +146,16 @@ def connect(
     events: EventsLike,
     portal_names: Callable[[int], str],
     force: bool = False,
+    connected_by: Callable[[Connection], str] | None = None,
 ) -> ConnectResult:
     """Authorise, exchange, store, identify. ``receive(auth_url, state)`` returns the address
-    the browser landed on."""
+    the browser landed on. ``connected_by`` (a team store) says who made a chain and when: then
+    the chain a colleague already made for this owner is protected too."""
     warnings: list[str] = []
+    if connected_by is not None and not force:
+        from exactlink.services.team_store import refuse_a_colleagues_chain
+
+        refuse_a_colleagues_chain(connections, portal, client, app, connected_by)
     if client is None:
         # Before the browser: once the code is exchanged, the other chain is already dead.
         others = [
@@ -237,6 +243,7 @@ def connect(
             "storage": secrets.backend_name,
             "forced": force,
         },
+        exact_user=fresh.exact_username,
     )
     return ConnectResult(fresh, mode, warnings)
 

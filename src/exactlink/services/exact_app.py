@@ -61,6 +61,7 @@ class EventsLike(Protocol):
         portal: str | None = None,
         client: str | None = None,
         details: dict[str, Any] | None = None,
+        exact_user: str | None = None,
     ) -> None: ...
 
 

@@ -87,7 +87,7 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
 
 
 def _summary(store: Store, portal: Portal | None) -> dict[str, Any]:
-    summary: dict[str, Any] = {"path": str(store.path), **store.summary()}
+    summary: dict[str, Any] = {"path": store.location, **store.summary()}
     if portal is not None:
         summary["portal"] = {
             "name": portal.name,

@@ -25,14 +25,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from exactlink.adapters.exact import http
-from exactlink.adapters.exact.sites import API_PATH
-from exactlink.errors import (
-    REASON_APP_SCOPE,
-    REASON_NOT_IN_SCOPE,
-    ExactRefused,
-    ExactUnreachable,
-    RateLimited,
+from exactlink.adapters.exact.refusals import (
+    current_not_granted,
+    error_block,
+    odata_message,
+    reason_from,
+    reason_header,
+    refusal_hint,
 )
+from exactlink.adapters.exact.sites import API_PATH
+from exactlink.errors import ExactRefused, ExactUnreachable, RateLimited
 from exactlink.i18n import _
 from exactlink.models import RateLimitState
 
@@ -125,69 +127,6 @@ def rate_limit_from_headers(division: int, headers: Any) -> RateLimitState | Non
     if all(v is None for v in (*daily, *minutely)):
         return None
     return RateLimitState(division, *daily, *minutely)
-
-
-def odata_message(response: requests.Response) -> str:
-    """``error.message.value`` of the OData envelope; a short text otherwise (HTML 401s)."""
-    try:
-        payload = response.json()
-    except ValueError:
-        text = re.sub(r"<[^>]+>", " ", response.text or "")
-        return " ".join(text.split())[:200]
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            if isinstance(message, dict):
-                return str(message.get("value") or "")
-            if message:
-                return str(message)
-        if isinstance(error, str):
-            return str(payload.get("error_description") or error)
-    return ""
-
-
-def _reason_header(response: requests.Response) -> str | None:
-    """Exact's ``Reason`` header without its description (``NoDivisionAccess: ...``, §3.8)."""
-    return (response.headers.get("Reason") or "").split(":", 1)[0].strip() or None
-
-
-def _reason(response: requests.Response, message: str) -> str | None:
-    header = _reason_header(response)
-    if header:
-        return header
-    lowered = message.lower()
-    if "not within division scope" in lowered or "not included in the rights" in lowered:
-        return REASON_NOT_IN_SCOPE
-    if "application scope violated" in lowered:
-        return REASON_APP_SCOPE
-    return None
-
-
-def _refusal_hint(reason: str | None, division: int | None) -> str | None:
-    where = str(division) if division is not None else _("that administration")
-    hints = {
-        REASON_NOT_IN_SCOPE: _(
-            "The app was not granted administration {d}: in Exact Online, Mijn Exact Online > "
-            "Beveiligingscentrum > Machtigingen voor mijn apps > the app > Administraties "
-            "beheren, add it (or reconnect and tick it on the consent page)."
-        ),
-        REASON_APP_SCOPE: _(
-            "The app's scopes (Exact App Store > the app > Data & Security Review) do not "
-            "cover this resource."
-        ),
-        "NoDivisionAccess": _(
-            "The Exact login has no access to administration {d}: give it access on the user "
-            "card (Administraties: Toegangsrechten), or ask the client to grant the firm access."
-        ),
-        "DivisionBlocked": _("Administration {d} is blocked in Exact Online."),
-        "LicenseExpired": _("The licence that owns administration {d} has expired."),
-        "BlockedCustomer": _("The licence that owns administration {d} is blocked."),
-        "BlockedUser": _("The Exact login is blocked."),
-        "InactiveUser": _("The Exact login is no longer active."),
-    }
-    hint = hints.get(reason or "")
-    return hint.format(d=where) if hint else None
 
 
 @dataclass
@@ -289,6 +228,9 @@ class ExactClient:
                 refreshed = True
                 token = self.tokens.after_unauthorized(token)
                 continue
+            if error_block(response):
+                # Recognised by status or body: Exact's answer while blocked is [U] (§5.1).
+                raise self._blocked(method, endpoint, division, response)
             if status == 429:
                 wait = self._too_many(method, endpoint, division, response, waits)
                 waits += 1
@@ -298,7 +240,7 @@ class ExactClient:
                 self._pause(BACKOFF[attempts - 1], "retry")
                 continue
             message = odata_message(response)
-            reason = _reason(response, message) if status == 403 else None
+            reason = reason_from(response, message) if status == 403 else None
             self._record(method, endpoint, division, response, message, reason)
             if status >= 500:
                 raise ExactUnreachable(
@@ -314,11 +256,26 @@ class ExactClient:
                     status=status,
                     message=message or response.reason,
                 ),
-                hint=_refusal_hint(reason, division),
+                hint=refusal_hint(reason, division),
                 status=status,
                 reason=reason,
                 details={"division": division} if division is not None else None,
             )
+
+    def _blocked(
+        self, method: str, endpoint: str, division: int | None, response: requests.Response
+    ) -> RateLimited:
+        """The hourly error block (§5.1): never retried, since retrying extends it."""
+        where = str(division) if division is not None else endpoint
+        message = odata_message(response)
+        self._record(method, endpoint, division, response, message, "ErrorLimitExceeded")
+        return RateLimited(
+            _(
+                "Exact blocked the app on {endpoint} in {where} for an hour: too many errors."
+            ).format(endpoint=endpoint, where=where),
+            hint=_("Fix the cause first (`exactlink doctor`); retrying extends the block."),
+            details={"division": division, "reason": "ErrorLimitExceeded"},
+        )
 
     def _pause(self, seconds: float, why: str, division: int | None = None) -> None:
         """Sleep in steps of at most a second, telling ``on_wait`` what is left (countdown)."""
@@ -343,18 +300,7 @@ class ExactClient:
     ) -> float:
         """How long to wait before retrying a 429, or ``RateLimited`` when waiting is useless."""
         h = response.headers
-        message = odata_message(response)
-        reason = _reason_header(response)
         where = str(division) if division is not None else endpoint
-        if reason == "ErrorLimitExceeded" or "too many errors" in message.lower():
-            self._record(method, endpoint, division, response, message, reason)
-            raise RateLimited(
-                _(
-                    "Exact blocked the app on {endpoint} in {where} for an hour: too many errors."
-                ).format(endpoint=endpoint, where=where),
-                hint=_("Fix the cause first (`exactlink doctor`); retrying extends the block."),
-                details={"division": division, "reason": "ErrorLimitExceeded"},
-            )
         if _int(h.get("X-RateLimit-Remaining")) == 0:
             reset = _reset_ms(h.get("X-RateLimit-Reset"))
             at = (
@@ -419,7 +365,7 @@ class ExactClient:
             method=method,
             endpoint=endpoint,
             status=response.status_code,
-            reason=reason or _reason_header(response),
+            reason=reason or reason_header(response),
             message=message,
         )
 
@@ -466,7 +412,7 @@ class ExactClient:
             records = self.collection(f"{int(first)}/system/Divisions", params)
         except ExactRefused as refused:
             if refused.status != 403 or via is None or int(via) == int(first):
-                raise
+                raise current_not_granted(refused, int(first)) from None
             records = self.collection(f"{int(via)}/system/Divisions", params)
         return [convert_dates(r) for r in records if isinstance(r, dict)]
 

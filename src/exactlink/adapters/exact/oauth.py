@@ -261,6 +261,12 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
     error = str(payload.get("error") or "")
     description = str(payload.get("error_description") or "")
     text = description.lower()
+    if reason_header.startswith("ErrorLimitExceeded") or "too many errors" in text:
+        return RateLimited(
+            _("Exact blocked the app's token requests for an hour: too many errors."),
+            hint=_("Wait for the block to end; retrying extends it. `exactlink doctor` explains."),
+            details={"reason": "ErrorLimitExceeded"},
+        )
     if reason_header.startswith("TooEarlyToRefreshTokens") or "access_token not expired" in text:
         return TooEarly(
             _("Exact refused a token refresh: the access token has not expired yet (570 s rule)."),

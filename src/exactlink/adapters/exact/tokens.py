@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,7 @@ class TokenManager:
         locks_dir: Path,
         client_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        lock: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.connection = connection
         self.app = app
@@ -92,6 +94,9 @@ class TokenManager:
         self.locks_dir = locks_dir
         self.client_name = client_name
         self.clock = clock
+        # The per-connection lock: a file lock for the local store; a team store passes its
+        # PostgreSQL advisory lock (one chain for every computer of the firm).
+        self._lock_factory = lock
         self.token_calls = 0  # made by this process (benchmarks, tests)
         self._cached: str | None = None  # the access token, so a paging loop reads it once
 
@@ -144,6 +149,8 @@ class TokenManager:
 
     # -- refreshing --------------------------------------------------------------------------
     def _lock(self) -> Any:
+        if self._lock_factory is not None:
+            return self._lock_factory()
         from filelock import FileLock
 
         ensure_private_dir(self.locks_dir)
@@ -152,8 +159,6 @@ class TokenManager:
         )
 
     def _refresh_locked(self, failed: str | None) -> str:
-        from filelock import Timeout
-
         try:
             with self._lock():
                 # Re-read under the lock: another process may have refreshed meanwhile.
@@ -166,7 +171,7 @@ class TokenManager:
                     if failed is not None and stored != failed:
                         return stored
                 return self._refresh_now(connection)
-        except Timeout:
+        except TimeoutError:  # filelock's Timeout, or the advisory lock's
             raise ExactUnreachable(
                 _(
                     "Another exactlink process has been refreshing the tokens for over {s:.0f} s."

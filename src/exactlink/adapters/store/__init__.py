@@ -1,8 +1,10 @@
-"""The local SQLite store: one connection per command, repositories that return the records of
-``models.py``.
+"""The store: one connection per command, repositories that return the records of ``models.py``.
 
-Each table group has its own repository module; ``Store`` opens the database on first use and
-builds a repository the first time it is asked for, so a command pays only for what it touches.
+The local SQLite file is the default; a team store on PostgreSQL (``url``, from
+``EXACTLINK_STORE`` or the config key ``store.url``) runs the very same repositories through
+``postgres.PostgresDatabase``. Each table group has its own repository module; ``Store`` opens the
+database on first use and builds a repository the first time it is asked for, so a command pays
+only for what it touches (and imports psycopg only for a team store).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from exactlink.adapters.store import db as _db
+from exactlink.i18n import _
 
 if TYPE_CHECKING:
     from exactlink.adapters.store.activations import ActivationRepository
@@ -28,12 +31,47 @@ if TYPE_CHECKING:
 class Store:
     """The state database of one exactlink home."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
+        self.url = url or None
+
+    @property
+    def is_team(self) -> bool:
+        """A team store on PostgreSQL (else the local SQLite file)."""
+        return self.url is not None
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for people: the file, or ``host:port/dbname`` (no password)."""
+        if self.url is None:
+            return str(self.path)
+        from exactlink.adapters.store.postgres import location
+
+        return location(self.url)
 
     @cached_property
     def db(self) -> sqlite3.Connection:
+        if self.url is not None:
+            try:
+                from exactlink.adapters.store.postgres import open_database
+            except ImportError as exc:
+                raise _db.StoreError(
+                    _("A team store needs psycopg, which is not installed ({error}).").format(
+                        error=exc
+                    ),
+                    hint=_("pip install 'exactlink[team]'"),
+                ) from None
+
+            # The same sqlite3.Connection subset the repositories use (see postgres.py).
+            return cast("sqlite3.Connection", open_database(self.url))
         return _db.connect(self.path)
+
+    def schema_version(self) -> int:
+        if self.url is not None:
+            from exactlink.adapters.store import postgres_migrations
+
+            return postgres_migrations.current_version(self.db) or 0  # type: ignore[arg-type]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -48,7 +86,8 @@ class Store:
             return int(self.db.execute(sql).fetchone()[0])
 
         return {
-            "schema_version": count("PRAGMA user_version"),
+            "backend": "postgresql" if self.is_team else "sqlite",
+            "schema_version": self.schema_version(),
             "portals": count("SELECT COUNT(*) FROM portals"),
             "clients": count("SELECT COUNT(*) FROM clients"),
             "activations": count("SELECT COUNT(*) FROM activations"),

@@ -216,12 +216,12 @@ class ConnectionRepository:
             "INSERT INTO rate_limits (connection_id, division, daily_limit, daily_remaining, "
             "daily_reset_ms, minutely_limit, minutely_remaining, minutely_reset_ms, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id, division) DO UPDATE "
-            "SET daily_limit = COALESCE(excluded.daily_limit, daily_limit), "
-            "daily_remaining = COALESCE(excluded.daily_remaining, daily_remaining), "
-            "daily_reset_ms = COALESCE(excluded.daily_reset_ms, daily_reset_ms), "
-            "minutely_limit = COALESCE(excluded.minutely_limit, minutely_limit), "
-            "minutely_remaining = COALESCE(excluded.minutely_remaining, minutely_remaining), "
-            "minutely_reset_ms = COALESCE(excluded.minutely_reset_ms, minutely_reset_ms), "
+            "SET daily_limit = COALESCE(excluded.daily_limit, rate_limits.daily_limit), "
+            "daily_remaining = COALESCE(excluded.daily_remaining, rate_limits.daily_remaining), "
+            "daily_reset_ms = COALESCE(excluded.daily_reset_ms, rate_limits.daily_reset_ms), "
+            "minutely_limit = COALESCE(excluded.minutely_limit, rate_limits.minutely_limit), "
+            "minutely_remaining = COALESCE(excluded.minutely_remaining, rate_limits.minutely_remaining), "
+            "minutely_reset_ms = COALESCE(excluded.minutely_reset_ms, rate_limits.minutely_reset_ms), "
             "updated_at = excluded.updated_at",
             (
                 connection_id,

@@ -86,8 +86,13 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction: all of a command's writes land together or not at all.
 
     IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout instead of
-    deadlocking when both try to upgrade a read lock.
+    deadlocking when both try to upgrade a read lock. A team store's connection (postgres.py)
+    brings its own, which takes the store's write lock the same way.
     """
+    if not isinstance(db, sqlite3.Connection):
+        with db.transaction():  # type: ignore[attr-defined]
+            yield db
+        return
     if db.in_transaction:  # nested use joins the outer transaction
         yield db
         return

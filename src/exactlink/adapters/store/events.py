@@ -35,6 +35,21 @@ def _os_user() -> str:
         return f"uid:{uid}"
 
 
+@functools.cache
+def _host() -> str:
+    import socket
+
+    try:
+        return socket.gethostname() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def os_identity() -> str:
+    """``user@host`` of this process, as events record it."""
+    return f"{_os_user()}@{_host()}"
+
+
 class EventRepository:
     """Appends to and reads the ``events`` table (triggers forbid UPDATE and DELETE)."""
 
@@ -49,21 +64,32 @@ class EventRepository:
         portal: str | None = None,
         client: str | None = None,
         details: dict[str, Any] | None = None,
+        exact_user: str | None = None,
     ) -> None:
-        """Append one event. ``details`` must never contain a secret."""
+        """Append one event with the OS user and host (and ``exact_user``, the Exact login, for
+        an Exact call). ``details`` must never contain a secret."""
         self._db.execute(
-            "INSERT INTO events (at, os_user, portal, client, action, subject, details)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (at, os_user, host, portal, client, action, subject, details,"
+            " exact_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 utc_now(),
                 _os_user(),
+                _host(),
                 portal,
                 client,
                 action,
                 subject,
                 json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+                exact_user,
             ),
         )
+
+    def last_connect(self, connection_id: int) -> Event | None:
+        """The newest ``exact.connect`` event of a connection (who made the chain, and when)."""
+        for event in reversed(self.list(action="exact.connect", limit=200)):
+            if event.details.get("connection_id") == connection_id:
+                return event
+        return None
 
     def list(
         self,
@@ -71,12 +97,16 @@ class EventRepository:
         portal: str | None = None,
         client: str | None = None,
         limit: int | None = None,
+        action: str | None = None,
     ) -> list[Event]:
         """Newest last; ``limit`` keeps the most recent N. ``client`` follows the client back
         through its renames (``client update --rename``), so its whole history shows under its
         current name, and not the history of an earlier client that had the same name."""
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
+        if action is not None:
+            where.append("action = ?")
+            args.append(action)
         if portal is not None:
             where.append("portal = ? COLLATE NOCASE")
             args.append(portal)
@@ -107,6 +137,8 @@ class EventRepository:
                 action=row["action"],
                 subject=row["subject"],
                 details=json.loads(row["details"]),
+                host=row["host"],
+                exact_user=row["exact_user"],
             )
             for row in reversed(rows)
         ]

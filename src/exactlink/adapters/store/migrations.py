@@ -191,7 +191,15 @@ def m002_one_client_per_division(db: sqlite3.Connection) -> None:
     )
 
 
+def m003_event_host(db: sqlite3.Connection) -> None:
+    """Who did what: the computer (``host``) and, for Exact calls, the Exact login of each event,
+    beside the OS user (a team shares one store; older events keep NULL)."""
+    db.execute("ALTER TABLE events ADD COLUMN host TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN exact_user TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_one_client_per_division,
+    m003_event_host,
 ]

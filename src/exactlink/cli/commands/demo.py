@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from exactlink.services.demo import DEFAULT_CLIENTS, MIN_CLIENTS
+from exactlink.services.demo.script import DEFAULT_CLIENTS, MIN_CLIENTS
 
 if TYPE_CHECKING:
     from exactlink.cli.output import Output
-    from exactlink.services.demo import DemoSummary
+    from exactlink.services.demo import DemoSummary, ScriptedConsent
 
 
 def demo(
@@ -46,11 +49,54 @@ def demo(
 
     ctx = app_context(typer_ctx)
     reporter = _Narrator(ctx.out)
-    summary = run_demo(DemoOptions(clients=clients, keep=keep, interactive=interactive), reporter)
+    options = DemoOptions(clients=clients, keep=keep, interactive=interactive)
+    summary = run_demo(options, reporter, _open_world)
     if ctx.json:
         ctx.out.result("success", summary.to_dict())
         return
     _render_summary(ctx.out, summary)
+
+
+@dataclass
+class _World:
+    """The running sandbox, as the demo service sees it (``services.demo.DemoWorld``)."""
+
+    base_url: str
+    redirect_uri: str
+    seed: dict[str, Any]
+    cast: dict[str, Any]
+    consent: ScriptedConsent
+
+
+@contextmanager
+def _open_world(clients: int) -> Iterator[_World]:
+    """Start the sandbox for the demo: the one place besides `sandbox serve` that imports it."""
+    import socket
+
+    from exactlink.services.demo import ConsentFailed
+    from exactlink.services.demo.script import SEED
+    from exactlink_sandbox import Sandbox
+    from exactlink_sandbox.autoconsent import AutoConsentError, authorize
+    from exactlink_sandbox.demo_world import cast
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+
+    def consent(auth_url: str, username: str, password: str, *, follow: bool) -> str:
+        try:
+            return authorize(auth_url, username, password, follow=follow)
+        except AutoConsentError as exc:
+            raise ConsentFailed(str(exc)) from None
+
+    # The strict profile, but for one rule: the demo's `exact connect` listens on a loopback
+    # redirect URI (no public relay page to publish in a demo), which strict Exact refuses
+    # (require_public_https_redirect). Everything else is as strict as Exact.
+    with Sandbox(
+        clients=clients, seed=SEED, redirect_uri=redirect_uri, require_public_https_redirect=False
+    ) as sandbox:
+        yield _World(sandbox.base_url, redirect_uri, sandbox.seed, cast(sandbox.seed), consent)
 
 
 class _Narrator:

@@ -101,6 +101,7 @@ def exact_app_set(
         insecure_storage=insecure_storage,
         relay=relay,
     )
+    ctx.share_app_settings()  # a team store: colleagues use the same app
     ctx.out.success(
         _("Exact app {client_id} set: {site}, {mode} redirect.").format(
             client_id=settings.client_id, site=settings.site, mode=settings.mode
@@ -329,6 +330,7 @@ def exact_connect(
             events=ctx.store.events,
             portal_names=_portal_names(ctx),
             force=force,
+            connected_by=ctx.connected_by if ctx.store.is_team else None,
         )
     finally:
         if listener is not None:

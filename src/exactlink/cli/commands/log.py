@@ -14,7 +14,7 @@ def log(
         int | None, typer.Option("--limit", min=1, help="Only the last N events.")
     ] = None,
 ) -> None:
-    """Show the audit trail: when, which OS user, what changed, on which portal and client."""
+    """Show the audit trail: when, which OS user on which computer, what changed, on which portal and client."""
     from exactlink.cli.context import app_context
 
     ctx = app_context(typer_ctx)
@@ -24,6 +24,6 @@ def log(
         ctx.out.json([event.to_dict() for event in events])
         return
     ctx.out.table(
-        ["when", "user", "action", "portal", "client", "subject"],
-        [(e.at, e.os_user, e.action, e.portal, e.client, e.subject) for e in events],
+        ["when", "user", "host", "action", "portal", "client", "subject"],
+        [(e.at, e.os_user, e.host, e.action, e.portal, e.client, e.subject) for e in events],
     )

@@ -41,7 +41,24 @@ def sandbox_serve(
         str | None,
         typer.Option(
             "--redirect-uri",
-            help="Redirect URI registered for the app (default http://127.0.0.1:8765/callback).",
+            help="Redirect URI registered for the app (strict default "
+            "https://auth.exactlink.test/callback; must be public HTTPS unless lenient).",
+        ),
+    ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="strict (as strict as Exact Online, the default) or lenient (for old clients).",
+        ),
+    ] = "strict",
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--site",
+            metavar="COUNTRY",
+            help="Country site to serve (nl be de uk us es fr), each on its own port; repeat for "
+            "several (default: nl). A token works only on the site that issued it.",
         ),
     ] = None,
     switch: Annotated[
@@ -56,7 +73,9 @@ def sandbox_serve(
     """Run a local Exact Online in the foreground until Ctrl-C.
 
     Prints the base URL, the registered app (client id, secret, redirect URI) and the logins;
-    with --json one JSON line instead. Test controls live under /_sandbox/ (docs/sandbox.md).
+    with --json one JSON line instead. --profile strict (the default) behaves as strictly as Exact
+    Online; --switch changes one rule on top of it. Test controls live under /_sandbox/
+    (docs/sandbox.md).
     """
     import json
     import signal
@@ -70,7 +89,14 @@ def sandbox_serve(
     switches = dict(_parse_switch(item) for item in switch or [])
     try:
         sb = Sandbox(
-            clients=clients, seed=seed, port=port, redirect_uri=redirect_uri, host=host, **switches
+            clients=clients,
+            seed=seed,
+            port=port,
+            redirect_uri=redirect_uri,
+            host=host,
+            profile=profile,
+            sites=tuple(site or ("nl",)),
+            **switches,
         )
     except ValueError as exc:
         raise UsageError(str(exc), hint=_("See docs/sandbox.md for hosts and switches.")) from None
@@ -107,6 +133,8 @@ def sandbox_serve(
                 "seed_url": f"{sb.base_url}/_sandbox/seed",
                 "clients": clients,
                 "seed": seed,
+                "profile": sb.profile,
+                "sites": dict(sb.base_urls),
                 "firm": data["firm"],
                 "logins": [
                     {k: login[k] for k in ("username", "password", "role", "full_name", "company")}
@@ -124,6 +152,12 @@ def sandbox_serve(
                     ("redirect URI", app_info["redirect_uri"]),
                     ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
                     ("clients", clients),
+                    ("profile", sb.profile),
+                    *(
+                        (f"site {name}", url)
+                        for name, url in sb.base_urls.items()
+                        if len(sb.sites) > 1
+                    ),
                     ("seed", f"{sb.base_url}/_sandbox/seed"),
                 ]
             )

@@ -187,4 +187,4 @@ def _store(store: Store, portal: Portal, conn: Connection, proven: Plan) -> None
             for c, v in proven
         )
         for c, v in proven:
-            record_activation(store, portal, c, v, bulk=True)
+            record_activation(store, portal, c, v, conn.exact_username, bulk=True)

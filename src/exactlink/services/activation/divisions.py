@@ -54,6 +54,7 @@ def fetch_divisions(
             str(conn.id),
             portal=portal.name,
             details={"count": len(divisions)},
+            exact_user=conn.exact_username,
         )
     return sorted(divisions, key=lambda d: d.code)
 

@@ -233,19 +233,33 @@ def _link(
             replaced["own_link"] = _replace_own_link(
                 store, secrets, portal, client, verdict.replaces_link, verdict.code
             )
-        record_activation(store, portal, client, verdict, overwrite=verdict.kind == OVERWRITE)
+        record_activation(
+            store,
+            portal,
+            client,
+            verdict,
+            exact_user=conn.exact_username,
+            overwrite=verdict.kind == OVERWRITE,
+        )
     return replaced
 
 
 def record_activation(
-    store: Store, portal: Portal, client: Client, verdict: Verdict, **details: Any
+    store: Store,
+    portal: Portal,
+    client: Client,
+    verdict: Verdict,
+    exact_user: str | None = None,
+    **details: Any,
 ) -> None:
-    """Inside the caller's transaction: the audit event of one activation."""
+    """Inside the caller's transaction: the audit event of one activation (``exact_user``: the
+    Exact login whose chain it rides on)."""
     store.events.record(
         "exact.activate",
         str(verdict.code),
         portal=portal.name,
         client=client.name,
+        exact_user=exact_user,
         details={
             "division": verdict.code,
             "division_name": verdict.division_name,

@@ -25,6 +25,9 @@ def check_store(s: Session) -> None:
         )
         return
     s.store = store
+    if store.is_team:
+        s.add("store", OK, _("Team store reachable ({where}).").format(where=store.location))
+        return
     s.add("store", OK, _("Local store readable ({path}).").format(path=store.path))
 
 

@@ -1,0 +1,164 @@
+"""The team store on PostgreSQL: start-up of a store command, and the refresh race across two
+computers.
+
+    python benchmarks/bench_team.py [--runs N] [--processes 16] [--rounds 3]
+
+Starts a throwaway PostgreSQL server (Debian's binaries, as the tests do: tests/support/
+postgres.py) and prints:
+
+* `client list --json` with 1,000 clients on the local store and on the team store, as ratios to
+  `python -c "import typer"` in the same run (target: team store ≤ 1.6×, local unchanged);
+* the refresh race: two homes (two computers, separate config and key storage) on one team store,
+  N processes each running `exact api current/Me` at once with an expired access token: token
+  calls the sandbox counted (target: exactly 1 per round), failures, wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _exact_home import connected_home, control, home_env  # noqa: E402
+from _installed import exactlink_command, installed_env  # noqa: E402
+from bench_startup import median_time  # noqa: E402
+
+from support.postgres import start_server  # noqa: E402
+
+THOUSAND = "name,vat\n" + "".join(f"Klant {i:04d},BE0403170701\n" for i in range(1000))
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> str:
+    done = subprocess.run(
+        [*exactlink_command(), *args], input=input, capture_output=True, text=True, env=env
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"exactlink {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def startup(server, runs: int) -> dict:
+    from exactlink.adapters import crypto
+    from exactlink.services import team_store
+
+    tmp = tempfile.mkdtemp(prefix="exactlink-bench-team-")
+    base = installed_env(dict(os.environ, NO_COLOR="1"))
+    for name in ("EXACTLINK_STORE", "EXACTLINK_STORE_KEY", "EXACTLINK_LANG"):
+        base.pop(name, None)
+    local = dict(base, EXACTLINK_HOME=f"{tmp}/local")
+    key = crypto.new_key()
+    url = server.create_schema()
+    team_store.create_schema(url, key)
+    team = dict(
+        base,
+        EXACTLINK_HOME=f"{tmp}/team",
+        EXACTLINK_STORE=url,
+        EXACTLINK_STORE_KEY=crypto.encode_key(key),
+    )
+    for env in (local, team):
+        run(env, "portal", "create", "Kantoor", "--email", "info@kantoor.be")
+        run(env, "client", "import", "-", input=THOUSAND)
+    command = [*exactlink_command(), "client", "list", "--json"]
+    typer = median_time([sys.executable, "-c", "import typer"], runs, base)
+    local_s = median_time(command, runs, local)
+    team_s = median_time(command, runs, team)
+    return {
+        "import_typer_s": round(typer, 4),
+        "local_client_list_json_s": round(local_s, 4),
+        "team_client_list_json_s": round(team_s, 4),
+        "local_ratio": round(local_s / typer, 2),
+        "team_ratio": round(team_s / typer, 2),
+    }
+
+
+def race_round(sb, url: str, homes: list[str], processes: int) -> dict:
+    import psycopg
+
+    control(sb, "POST", "/_sandbox/clock", {"advance_seconds": 601})
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE connections SET access_expires_at = %s", (time.time() - 5,))
+    before = control(sb, "GET", "/_sandbox/stats")
+    started = time.perf_counter()
+    procs = []
+    for home in homes:
+        env = home_env(home)
+        env.pop("EXACTLINK_STORE", None)
+        procs += [
+            subprocess.Popen(
+                [*exactlink_command(), "exact", "api", "current/Me"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(processes)
+        ]
+    failures = 0
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            failures += 1
+            print(err, file=sys.stderr)
+    wall = time.perf_counter() - started
+    after = control(sb, "GET", "/_sandbox/stats")
+    return {
+        "token_calls": after["token_calls"] - before["token_calls"],
+        "too_early": after["token_errors"].get("TooEarlyToRefreshTokens", 0),
+        "failures": failures,
+        "wall_s": round(wall, 3),
+    }
+
+
+def race(server, processes: int, rounds: int) -> dict:
+    sb, home_a = connected_home()
+    try:
+        url = server.create_schema()
+        env_a = home_env(home_a)
+        key = json.loads(run(env_a, "--json", "store", "init", url))["data"]["store_key"]
+        run(env_a, "store", "migrate", "--to", url)
+        home_b = tempfile.mkdtemp(prefix="exactlink-bench-b-")
+        env_b = home_env(home_b)
+        run(env_b, "store", "join", url, "--insecure-storage", input=key + "\n")
+        results = [race_round(sb, url, [home_a, home_b], processes) for _ in range(rounds)]
+    finally:
+        sb.stop()
+    for number, result in enumerate(results, 1):
+        print(f"race round {number}: {json.dumps(result)}")
+    return {
+        "processes": 2 * processes,
+        "token_calls_per_round": [r["token_calls"] for r in results],
+        "too_early_total": sum(r["too_early"] for r in results),
+        "failures_total": sum(r["failures"] for r in results),
+        "wall_s_median": statistics.median(r["wall_s"] for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--processes", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=("startup", "race"), help="run one of the two")
+    args = parser.parse_args()
+    server = start_server()
+    try:
+        if args.only in (None, "startup"):
+            print(json.dumps({"startup": startup(server, args.runs)}))
+        if args.only in (None, "race"):
+            print(json.dumps({"race": race(server, args.processes, args.rounds)}))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

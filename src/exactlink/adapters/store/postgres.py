@@ -1,0 +1,329 @@
+"""The team store's connection: PostgreSQL through psycopg 3, behind the same small interface the
+repositories use on SQLite (``execute``, ``executemany``, rows by index or by name, ``lastrowid``).
+
+Why an adapter rather than a second set of repositories: one set of SQL, tested against both
+stores by one parametrized fixture, so the two cannot drift. The SQL the repositories write is
+the common subset of SQLite and PostgreSQL; this module only swaps the parameter style (``?`` and
+``:name`` become ``%s`` and ``%(name)s``) and adds ``RETURNING id`` where SQLite would give
+``lastrowid``. ``COLLATE NOCASE`` resolves to the ``nocase`` collation the first migration
+creates (an ICU case-insensitive collation).
+
+Concurrency matches SQLite's: every write transaction takes one advisory transaction lock first
+(SQLite's ``BEGIN IMMEDIATE``), so a command's check-then-write cannot interleave with a
+colleague's. Writes are short; reads never wait.
+
+psycopg is imported here and only here, and this module only when the store is PostgreSQL
+(local commands keep their start-up: tests/test_imports.py).
+
+Passwords never leave libpq: the URL given is passed as is, messages name only host, port and
+database (``location``), and libpq's own error text never carries the password.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from exactlink.adapters.store.db import StoreError
+from exactlink.i18n import _
+
+# Advisory locks: (namespace, id) pairs. The namespace is "EXLK" as an int32, so our locks do not
+# collide with another application's on the same database.
+LOCK_NAMESPACE = 0x45584C4B
+WRITE_LOCK = 1  # one writer at a time, like SQLite's BEGIN IMMEDIATE
+MIGRATION_LOCK = 2  # two colleagues upgrading at once: one migrates, the other waits
+TOKEN_LOCK_NAMESPACE = 0x45584C54  # "EXLT": one lock per connection (token chain) id
+
+# Tables whose INSERT gives ``lastrowid`` (an identity column ``id``).
+_ID_TABLES = frozenset({"portals", "clients", "connections", "exact_errors", "events"})
+
+DEFAULT_STATEMENT_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10
+
+
+class StoreUnavailable(StoreError):
+    """The team store's server cannot be reached, or refused the login (exit 8)."""
+
+    exit_code = 8
+    code = "store_unavailable"
+
+
+def location(url: str) -> str:
+    """``host:port/dbname`` of a libpq URL or keyword string, PG* variables filled in: what
+    messages and ``store status`` show (never the user's password)."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "?"
+    host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
+    port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+    dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or "")
+    return f"{host}:{port}/{dbname}"
+
+
+def has_password(url: str) -> bool:
+    """Whether the URL itself carries a password (refused in config: use ~/.pgpass)."""
+    try:
+        return bool(psycopg.conninfo.conninfo_to_dict(url).get("password"))
+    except psycopg.ProgrammingError:
+        return False
+
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+
+
+# SQLite's JSON accessor on the TEXT ``details`` column, as PostgreSQL's.
+_JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?), '\$\.(\w+)'\)")
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """SQLite's ``?`` / ``:name`` parameters as psycopg's ``%s`` / ``%(name)s`` (quotes kept),
+    and SQLite's ``json_extract(col, '$.key')`` as ``(col::json ->> 'key')``."""
+    sql = _JSON_EXTRACT.sub(r"(\1::json ->> '\2')", sql)
+
+    def swap(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text == "?":
+            return "%s"
+        if text == "%":
+            return "%%"
+        if match.group(1):
+            return f"%({match.group(1)})s"
+        if text[0] in "'\"":
+            return text.replace("%", "%%")  # psycopg reads % everywhere, literals included
+        return text
+
+    return _TOKEN.sub(swap, sql)
+
+
+_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def _returning_id(sql: str) -> bool:
+    found = _INSERT.match(sql)
+    return bool(found and found.group(1).lower() in _ID_TABLES and "RETURNING" not in sql.upper())
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A row read by index (``row[0]``) or by column name (``row["name"]``), like sqlite3.Row."""
+
+    __slots__ = ()
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    description = cursor.description
+    if description is None:
+        return tuple
+    cls = _row_class(tuple(column.name for column in description))
+    return cls
+
+
+class Cursor:
+    """The part of ``sqlite3.Cursor`` the repositories use."""
+
+    row_factory: Any = None  # accepted and ignored: rows already read by index and by name
+
+    def __init__(self, cursor: psycopg.Cursor[Any], lastrowid: int | None = None) -> None:
+        self._cursor = cursor
+        self.lastrowid = lastrowid
+        self.rowcount = cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall() if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PostgresDatabase:
+    """One psycopg connection (autocommit; explicit transactions through ``transaction()``)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
+        self._conn = conn
+        self.url = url
+        self.location = location(url)
+
+    # -- the sqlite3.Connection subset -------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        returning = _returning_id(sql)
+        query = translate(sql) + (" RETURNING id" if returning else "")
+        with self._errors():
+            cursor = self._conn.cursor(row_factory=_row_factory)
+            cursor.execute(query, params)  # always params, so %% always means %
+            lastrowid = None
+            if returning:
+                row = cursor.fetchone()
+                lastrowid = int(row[0]) if row else None
+            return Cursor(cursor, lastrowid)
+
+    def executemany(self, sql: str, rows: Any) -> Cursor:
+        with self._errors():
+            cursor = self._conn.cursor(row_factory=_row_factory)
+            cursor.executemany(translate(sql), list(rows))
+            return Cursor(cursor)
+
+    def run_script(self, script: str) -> None:
+        """Several statements as they are (DDL; no parameters, no translation)."""
+        with self._errors():
+            self._conn.execute(script.encode("utf-8"))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- transactions and locks --------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresDatabase]:
+        """One write transaction holding the store's write lock (see the module's docstring)."""
+        if self.in_transaction:
+            yield self
+            return
+        with self._errors(), self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, WRITE_LOCK))
+            yield self
+
+    @contextmanager
+    def advisory_lock(self, namespace: int, key: int, timeout: float) -> Iterator[None]:
+        """A session-level advisory lock, waiting at most ``timeout`` seconds; raises
+        ``LockTimeout`` when another holder keeps it longer."""
+        with self._errors():
+            self._conn.execute(f"SET lock_timeout = {int(timeout * 1000)}")
+            try:
+                self._conn.execute("SELECT pg_advisory_lock(%s, %s)", (namespace, key))
+            except pg_errors.LockNotAvailable:
+                raise LockTimeout from None
+            finally:
+                self._conn.execute("SET lock_timeout = 0")
+        try:
+            yield
+        finally:
+            with self._errors():
+                if not self._conn.closed:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (namespace, key))
+
+    # -- errors ------------------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except pg_errors.InsufficientPrivilege as exc:
+            raise StoreError(
+                _("The team store {where} refused: {error}").format(
+                    where=self.location, error=first_line(exc)
+                ),
+                hint=_("Ask the firm's administrator for the member grants in docs/team.md."),
+            ) from None
+        except (pg_errors.IntegrityError, pg_errors.ProgrammingError, LockTimeout):
+            raise  # our own SQL or a constraint: a bug report is the right answer
+        except pg_errors.QueryCanceled as exc:
+            raise StoreError(
+                _("The team store {where} cancelled a statement: {error}").format(
+                    where=self.location, error=first_line(exc)
+                ),
+                hint=_(
+                    "The server was too slow or busy (statement timeout); try again, or raise "
+                    "EXACTLINK_STORE_STATEMENT_TIMEOUT."
+                ),
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise unavailable(self.location, exc) from None
+        except psycopg.Error as exc:
+            raise StoreError(
+                _("The team store {where} cannot be used: {error}").format(
+                    where=self.location, error=first_line(exc)
+                ),
+                hint=_("Check the server, or run `exactlink store status`."),
+            ) from None
+
+
+class LockTimeout(TimeoutError):
+    """An advisory lock was not granted within its timeout."""
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def unavailable(where: str, exc: BaseException) -> StoreUnavailable:
+    """The server down, unreachable, restarting, or refusing the login, as one clear error."""
+    detail = first_line(exc)
+    if "password authentication failed" in detail or "no password supplied" in detail:
+        hint = _(
+            "Check the password in ~/.pgpass (or PGPASSFILE/PGPASSWORD) for this server and user."
+        )
+    elif "does not exist" in detail:
+        hint = _("Check the database name in the URL, or ask the firm's administrator.")
+    else:
+        hint = _("Check that the server runs and this computer can reach it, then try again.")
+    return StoreUnavailable(
+        _("The team store {where} is not available: {error}").format(where=where, error=detail),
+        hint=hint,
+    )
+
+
+def statement_timeout() -> float:
+    try:
+        return float(os.environ.get("EXACTLINK_STORE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_STATEMENT_TIMEOUT
+
+
+def open_database(url: str, *, migrate: bool = True) -> PostgresDatabase:
+    """Connect to the team store at ``url`` (libpq settings apply) and, when ``migrate``,
+    bring its schema up to date (refusing a database that is not a team store)."""
+    where = location(url)
+    try:
+        conn = psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name="exactlink",
+        )
+    except psycopg.OperationalError as exc:
+        raise unavailable(where, exc) from None
+    except psycopg.ProgrammingError as exc:
+        raise StoreError(
+            _("The team store URL is not valid: {error}").format(error=first_line(exc)),
+            hint=_("Use postgresql://USER@HOST:PORT/DBNAME (the password in ~/.pgpass)."),
+        ) from None
+    db = PostgresDatabase(conn, url)
+    with db._errors():
+        conn.execute(f"SET statement_timeout = {int(statement_timeout() * 1000)}")
+    if migrate:
+        from exactlink.adapters.store import postgres_migrations
+
+        postgres_migrations.upgrade(db)
+    return db
