@@ -33,6 +33,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="the sandbox's delay per answer (Exact: ~250)"
+    )
     args = parser.parse_args()
 
     from urllib.request import urlopen
@@ -61,7 +64,11 @@ def main() -> int:
 
     redirect = "http://127.0.0.1:8765/callback"
     sb = Sandbox(
-        clients=args.clients, seed=args.seed, redirect_uri=redirect, minutely_limit=10**6
+        clients=args.clients,
+        seed=args.seed,
+        redirect_uri=redirect,
+        minutely_limit=10**6,
+        latency_ms=args.latency_ms,
     ).start()
     try:
         seed = sb.seed
@@ -121,6 +128,10 @@ def main() -> int:
         print(f"clients / divisions listed : {args.clients:,} / {visible:,}")
         print(f"activate --all wall time   : {elapsed:.2f} s  (status {body['status']})")
         print(f"outcomes                   : {body['data']['counts']}")
+        limited = sum(after.get("rate_limited", {}).values()) - sum(
+            before.get("rate_limited", {}).values()
+        )
+        print(f"latency / 429s             : {args.latency_ms} ms / {limited}")
         print(
             f"HTTP calls                 : {calls}  (floor {floor} = 1 Me + {pages} pages"
             f" + {probes} probes)"

@@ -137,3 +137,17 @@ def test_the_consent_given_as_another_exact_user(sandbox_factory, cli, monkeypat
     assert {c["id"]: c for c in cli("--json", "doctor", "--all").json()["checks"]}["login"][
         "cause"
     ] == "other_exact_user"
+
+
+def test_the_app_lacks_a_scope(sandbox_factory, cli, monkeypatch):
+    """The strict sandbox enforces the app's scopes: without "Organization administration" the
+    division list answers 403 "Application Scope Violated"."""
+    world = connected(sandbox_factory, cli, monkeypatch, app_scopes="CRM accounts")
+    result = cli("--json", "doctor")
+    assert result.exit_code == 10
+    found = failed(result)["app_scope"]
+    assert found["id"] == "division_listed"
+    assert "Application Scope Violated" in found["fix"] and "App Store" in found["fix"]
+    firm = cli("--json", "doctor", "--all").json()
+    assert {c["id"]: c for c in firm["checks"]}["division_listed"]["cause"] == "app_scope"
+    assert world.sb.seed["app"]["client_id"]

@@ -91,11 +91,13 @@ def read_divisions(s: Session, *, need: int | None) -> bool:
         assert s.port is not None
         s.divisions = fetch_divisions(s.store, s.portal, s.connection, s.port)
     except ExactlinkError as exc:
+        cause, fix = explain_refusal(exc) if isinstance(exc, ExactRefused) else (None, exc.hint)
         s.add(
             "division_listed",
             FAIL,
             _("system/Divisions could not be read: {error}").format(error=exc.message),
-            exc.hint,
+            fix,
+            cause=cause,
         )
         return False
     s.fetched = True
