@@ -68,6 +68,8 @@ def main() -> int:
         seed=args.seed,
         redirect_uri=redirect,
         minutely_limit=10**6,
+        # the benchmark's loopback redirect: the one named opt-out of the strict profile
+        require_public_https_redirect=False,
         latency_ms=args.latency_ms,
     ).start()
     try:
