@@ -54,7 +54,9 @@ def connected_home(clients: int = 6):
     from exactlink_sandbox.autoconsent import authorize
 
     redirect = f"http://127.0.0.1:{free_port()}/callback"
-    sb = Sandbox(clients=clients, seed=1, redirect_uri=redirect).start()
+    # Lenient: the benchmarks time exactlink, and connect here through a loopback redirect,
+    # which the strict profile (like Exact) refuses.
+    sb = Sandbox(clients=clients, seed=1, redirect_uri=redirect, profile="lenient").start()
     home = tempfile.mkdtemp(prefix="exactlink-bench-")
     app = sb.seed["app"]
     run(home, "portal", "create", "Bench", "--email", "bench@example.nl")

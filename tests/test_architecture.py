@@ -11,7 +11,7 @@ import pytest
 import exactlink
 
 PACKAGE = Path(exactlink.__file__).parent
-LEAVES = {"errors", "models", "paths", "i18n"}
+LEAVES = {"errors", "models", "paths", "i18n", "exact_records"}
 FRAMEWORKS = {"typer", "rich", "click"}
 IO_LIBRARIES = {"requests", "keyring", "sqlite3"}
 
@@ -86,6 +86,115 @@ def test_the_sandbox_imports_nothing_of_exactlink():
     for path in paths:
         bad = {n for n in imports_of(path) if ours(n) is not None}
         assert not bad, f"{rel(path)} imports {bad}"
+
+
+# -- no import circles -------------------------------------------------------------------------
+def module_names(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
+    """``{"exactlink.adapters.exact.client": path, ...}`` for every module under ``root``."""
+    found = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def import_edges(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The modules of ours that ``name`` imports: every import statement, at the top, inside a
+    function or under ``if TYPE_CHECKING`` (a type-only circle is still a circle for the next
+    engineer), relative ones resolved. ``from pkg import mod`` counts as an import of
+    ``pkg.mod`` when that is a module, of ``pkg`` otherwise."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    edges: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            edges.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                if f"{module}.{alias.name}" in known:
+                    edges.add(f"{module}.{alias.name}")
+                elif module in known:
+                    edges.add(module)
+    edges.discard(name)
+    return edges
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
+
+
+def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
+    known = module_names(root, packages)
+    return {name: import_edges(name, path, known) for name, path in known.items()}
+
+
+def test_no_import_circles_anywhere():
+    graph = import_graph(PACKAGE.parent, ("exactlink", "exactlink_sandbox"))
+    assert len(graph) > 40 and graph["exactlink.adapters.exact.tokens"], "the graph is empty"
+    assert import_cycles(graph) == []
+
+
+def test_the_circle_check_finds_circles(tmp_path):
+    """The check above can fail: a package with a circle through a function-level import, a
+    relative import and a TYPE_CHECKING import is caught."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from pkg.sub import b\n")
+    (pkg / "sub" / "b.py").write_text("from .. import c\n")
+    (pkg / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    (pkg / "d.py").write_text("from pkg import a\n")
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph["pkg.d"] == {"pkg.a"}
+    assert import_cycles(graph) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
 
 
 # The only product modules that may import the sandbox: the two commands that launch it.

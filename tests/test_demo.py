@@ -58,7 +58,11 @@ def test_demo_runs_the_whole_job_and_leaves_nothing_behind(tmp_path, isolated_ho
     assert "exactlink exact activate --all" in commands
     assert any(c.endswith("--overwrite") for c in commands)
     assert any(c.startswith("exactlink doctor --client ") for c in commands)
-    assert "Waiting for the browser on http://127.0.0.1:" in done.stderr  # the real loopback flow
+    # The relay flow a real firm uses: a public HTTPS redirect URI (the strict sandbox refuses
+    # any other) and exactlink's listener, whose port travels in `state`.
+    assert "redirect_uri=https%3A%2F%2Fauth.exactlink.test%2Fcallback" in done.stderr
+    assert "Waiting for the browser (up to 300 s)" in done.stderr
+    assert any(c.startswith("exactlink exact app set ") and " --relay" in c for c in commands)
     assert "✗ division_listed" in done.stderr  # doctor's finding, shown and explained
     assert "As expected" in done.stderr
     assert "throwaway secrets" in done.stderr  # it says where the secrets went

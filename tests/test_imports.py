@@ -13,15 +13,17 @@ import pytest
 HEAVY = ("requests", "keyring", "rich", "stdnum", "platformdirs", "psycopg", "cryptography")
 
 PROBE = """
-import json, runpy, sys
+import runpy, sys
 sys.argv = ["exactlink", *sys.argv[2:]]
 code = None
 try:
     runpy.run_module("exactlink", run_name="__main__")
 except SystemExit as exit:
     code = exit.code
+found = [m for m in {heavy!r} if m in sys.modules]  # before this probe imports json itself
+import json
 with open({path!r}, "w") as handle:
-    json.dump({{"exit": code, "modules": [m for m in {heavy!r} if m in sys.modules]}}, handle)
+    json.dump({{"exit": code, "modules": found}}, handle)
 """
 
 
@@ -66,3 +68,107 @@ def test_portal_list_stays_light(tmp_path, home_with_clients):
 
 def test_version_stays_light(tmp_path):
     assert loaded(tmp_path, "--version") == set()
+
+
+def imported(tmp_path, args, watch, *, terminal=False):
+    """Run exactlink ARGS in a fresh interpreter (on a pseudo-terminal when ``terminal``);
+    the exit code, the output, and which of the ``watch`` modules it imported."""
+    out = tmp_path / "watched.json"
+    code = PROBE.format(path=str(out), heavy=tuple(watch))
+    command = [sys.executable, "-c", code, "-", *args]
+    if not terminal:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        output = proc.stdout + proc.stderr
+    else:
+        import os
+        import pty
+
+        # as a person's shell: colour allowed, and no TYPER_USE_RICH=0 that an earlier test's
+        # import of exactlink.cli.app left in this process (a pipe turns Typer's Rich off)
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TYPER_USE_RICH")}
+        env["TERM"] = "xterm-256color"
+        main, child = pty.openpty()
+        proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env)
+        os.close(child)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+        os.close(main)
+        output = b"".join(chunks).decode("utf-8", "replace")
+    result = json.loads(out.read_text())
+    return result["exit"], output, set(result["modules"])
+
+
+COMMAND_MODULES = [
+    f"exactlink.cli.commands.{name}"
+    for name in (
+        *("portal", "client", "exact", "exact_group", "exact_connect", "activation"),
+        *("doctor", "log", "support", "demo", "docs", "store"),
+    )
+]
+
+
+def test_help_does_not_import_the_demo_or_the_connect_flow(tmp_path):
+    watch = ["exactlink.services.demo", "exactlink.services.connect", *COMMAND_MODULES]
+    code, output, modules = imported(tmp_path, ["--help"], watch)
+    assert code in (0, None) and "demo" in output
+    # the root's listing comes from cli.app.SUMMARIES: no command is imported to list it
+    assert modules == set()
+    code, output, modules = imported(tmp_path, ["client", "--help"], watch)
+    assert code in (0, None) and "import" in output
+    assert modules == {"exactlink.cli.commands.client"}
+
+
+def test_exact_status_does_not_import_the_connect_flow(tmp_path, home_with_clients):
+    watch = ["exactlink.services.connect", *HEAVY]
+    code, output, modules = imported(tmp_path, ["exact", "status"], watch)
+    assert code == 5 and "not connected" in output  # it got as far as looking
+    assert modules == set()
+
+
+def test_help_on_a_terminal_skips_rich_markdown_and_pygments(tmp_path):
+    """Typer renders the help with Rich on a terminal; the Markdown and traceback renderers it
+    imports are never used, and stay unimported (exactlink.cli.richhelp)."""
+    watch = ["markdown_it", "pygments", "rich.markdown", "rich.traceback", "typer.rich_utils"]
+    code, output, modules = imported(tmp_path, ["--help"], watch, terminal=True)
+    assert code in (0, None), output
+    assert "\x1b[" in output and "╭" in output, output  # Rich drew it, in colour
+    assert "portal" in output and "doctor" in output, output  # the command list
+    assert modules == {"typer.rich_utils"}, output
+    code, output, modules = imported(tmp_path, ["portal", "nosuch"], watch, terminal=True)
+    assert code == 2 and "No such command" in output, output  # Rich's error panel works too
+    assert modules == {"typer.rich_utils"}, output
+
+
+def test_the_deferred_rich_classes_still_work():
+    """A stand-in behaves as the real class when something does use it."""
+    from rich.console import Console
+
+    from exactlink.cli.richhelp import stand_in
+
+    markdown = stand_in("rich.markdown", "Markdown")
+    console = Console(width=40, record=True, color_system=None)
+    console.print(markdown("# Title\n\n*text*"))
+    assert "Title" in console.export_text()
+    traceback = stand_in("rich.traceback", "Traceback")
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        rendered = traceback.from_exception(type(exc), exc, exc.__traceback__)
+    console.print(rendered)
+    assert "boom" in console.export_text()
+
+
+def test_opening_the_store_does_not_import_json(tmp_path, home_with_clients):
+    """Every local command opens the store; json is only for --json output and the one
+    migration that writes an audit line."""
+    code, output, modules = imported(tmp_path, ["portal", "list"], ["json"])
+    assert code in (0, None) and "K" in output
+    assert modules == set()

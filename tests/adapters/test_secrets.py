@@ -64,9 +64,58 @@ def test_the_fail_backend_is_refused_when_there_is_no_keyring(tmp_path, monkeypa
     import keyring
     from keyring.backends import fail
 
+    # no D-Bus session: the platform's backend (Secret Service) cannot serve, keyring's own
+    # discovery decides, and finds nothing but its fail backend
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
     with pytest.raises(SecureStorageUnavailable):
         open_secret_store(Paths.resolve(tmp_path))
+
+
+def test_python_keyring_backend_still_chooses(tmp_path, monkeypatch):
+    """keyring's environment variable wins over the platform's backend, as in keyring."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    with pytest.raises(SecureStorageUnavailable) as info:
+        open_secret_store(Paths.resolve(tmp_path))
+    assert "keyring.backends.null.Keyring" in info.value.message
+
+
+def test_keyring_config_file_still_chooses(tmp_path, monkeypatch):
+    """keyring's config file (keyringrc.cfg in its config root) wins too."""
+    from keyring.util import platform_
+
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    root = platform_.config_root()
+    assert str(root).startswith(str(tmp_path))
+    root.mkdir(parents=True)
+    (root / "keyringrc.cfg").write_text(
+        "[backend]\ndefault-keyring=keyring.backends.fail.Keyring\n", encoding="utf-8"
+    )
+    with pytest.raises(SecureStorageUnavailable) as info:
+        open_secret_store(Paths.resolve(tmp_path))
+    assert "keyring.backends.fail.Keyring" in info.value.message
+
+
+def test_the_platform_backend_is_chosen_without_keyrings_scan(real_keyring, monkeypatch):
+    """With a Secret Service at hand, it is picked directly: keyring's discovery of every
+    installed backend (entry points, other platforms' modules) is never run."""
+    import keyring.backend
+    from keyring.backends import SecretService
+
+    from exactlink.adapters.secrets import platform_keyring
+
+    def scan():
+        raise AssertionError("keyring's backend discovery ran")
+
+    monkeypatch.setattr(keyring.backend, "get_all_keyring", scan)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-exactlink-test")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    backend = platform_keyring()
+    assert isinstance(backend, SecretService.Keyring)
+    assert type(backend) is type(real_keyring)  # the machine's Secret Service
 
 
 def test_a_hanging_keyring_times_out(monkeypatch, tmp_path):

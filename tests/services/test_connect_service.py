@@ -10,6 +10,7 @@ import pytest
 from exactlink.errors import Conflict, ExactUnreachable
 from exactlink.models import Connection, Portal
 from exactlink.services import connect as svc
+from exactlink.services import status as connection_status
 from exactlink.services.exact_app import AppSettings
 from exactlink.services.keepalive import keepalive
 
@@ -208,7 +209,9 @@ def test_another_portal_of_the_same_app_needs_force_before_the_browser():
 def test_describe_counts_the_days_left():
     connections, secrets = Connections(), Secrets()
     connection = _connect(_portal(1, "A"), connections, secrets).connection
-    data = svc.describe(connection, rate_limits=[], insecure_storage=False, now=1000.0 + 10 * 86400)
+    data = connection_status.describe(
+        connection, rate_limits=[], insecure_storage=False, now=1000.0 + 10 * 86400
+    )
     assert data["refresh_token_days_left"] == 20.0
     assert data["access_token_seconds_left"] < 0
     assert data["secret_storage"] == "memory" and not data["insecure_storage"]
@@ -237,17 +240,17 @@ def test_require_connection_live_refuses_a_dead_chain_with_the_reconnect_command
     connections, secrets = Connections(), Secrets()
     portal = _portal(1, "A")
     with pytest.raises(NotConnected) as missing:
-        svc.require_connection(connections, portal)
+        connection_status.require_connection(connections, portal)
     assert "exactlink exact connect" in missing.value.hint
     row = _connect(portal, connections, secrets).connection
     connections.set_status(row.id, "needs-reconnect", "expired")
-    assert svc.require_connection(connections, portal).id == row.id  # status shows it
+    assert connection_status.require_connection(connections, portal).id == row.id  # status shows it
     with pytest.raises(ReconnectNeeded) as dead:
-        svc.require_connection(connections, portal, live=True)
+        connection_status.require_connection(connections, portal, live=True)
     assert "expired" in dead.value.message
     client = Client(7, 1, "Bakkerij 't Hoekje", None, None, None, False, None, "t", "t")
     with pytest.raises(NotConnected) as theirs:
-        svc.require_connection(connections, portal, client)
+        connection_status.require_connection(connections, portal, client)
     assert "--client 'Bakkerij '\"'\"'t Hoekje'" in theirs.value.hint
 
 

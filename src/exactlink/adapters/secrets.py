@@ -99,6 +99,43 @@ def _refusal(reason: str) -> SecureStorageUnavailable:
     )
 
 
+# Each platform's own backend, by keyring's name for it. keyring's discovery imports every
+# installed backend (its own for other platforms, and third-party ones found through entry
+# points) to compare their priorities: about 45 ms of every command that touches a secret.
+PLATFORM_BACKENDS = {
+    "darwin": "keyring.backends.macOS.Keyring",
+    "win32": "keyring.backends.Windows.WinVaultKeyring",
+}
+DEFAULT_PLATFORM_BACKEND = "keyring.backends.SecretService.Keyring"  # Linux and the BSDs
+
+
+def platform_keyring() -> object:
+    """The keyring backend to use: the one keyring would choose, found without its full scan.
+
+    An explicit choice wins, as in keyring itself: ``PYTHON_KEYRING_BACKEND``, then the
+    ``default-keyring`` of keyring's config file (``keyringrc.cfg`` in its config root). Then the
+    platform's own backend (Secret Service, macOS Keychain, Windows Credential Locker) when it
+    is usable here. Otherwise (no D-Bus session, say) keyring's own discovery decides; it may
+    find KWallet or a third-party backend, or only the fail backend, which ``check_backend``
+    refuses."""
+    import sys
+
+    import keyring
+    import keyring.core
+
+    chosen = keyring.core.load_env() or keyring.core.load_config()
+    if chosen is not None:
+        return chosen
+    try:
+        # load_keyring asks the backend's priority first: it raises when the backend cannot
+        # work here (no D-Bus Secret Service, another platform's API missing).
+        return keyring.core.load_keyring(
+            PLATFORM_BACKENDS.get(sys.platform, DEFAULT_PLATFORM_BACKEND)
+        )
+    except Exception:  # any reason the platform's backend cannot serve: let keyring look
+        return keyring.get_keyring()
+
+
 def check_backend(backend: object) -> str:
     """The backend's display name, or ``SecureStorageUnavailable`` for an insecure one."""
     inner = getattr(backend, "backends", None)  # keyring's ChainerBackend
@@ -231,9 +268,7 @@ class KeyringSecretStore:
 
     def __init__(self, namespace: str, backend: object | None = None) -> None:
         if backend is None:
-            import keyring
-
-            backend = _bounded(keyring.get_keyring, "loading the backend")
+            backend = _bounded(platform_keyring, "loading the backend")
         self.backend_name = check_backend(backend)
         self._backend = backend
         self._namespace = namespace

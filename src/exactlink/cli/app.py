@@ -10,7 +10,12 @@ from typing import Annotated, Any
 # Typer reads this once, when it is imported.
 if not sys.stdout.isatty():
     os.environ.setdefault("TYPER_USE_RICH", "0")
+else:
+    from exactlink.cli.richhelp import defer_unused_rich_modules
 
+    defer_unused_rich_modules()  # Rich's help without markdown-it and pygments
+
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -62,8 +67,8 @@ def hoist_global_options(args: list[str]) -> list[str]:
 COMMANDS: dict[str, tuple[str, str]] = {
     "portal": ("exactlink.cli.commands.portal", "app"),
     "client": ("exactlink.cli.commands.client", "app"),
-    # exact.py loads exact_connect.py and activation.py, which add their commands to its group
-    "exact": ("exactlink.cli.commands.exact", "app"),
+    # exact.py's group, with the commands exact_connect.py and activation.py add to it
+    "exact": ("exactlink.cli.commands.exact_group", "app"),
     "doctor": ("exactlink.cli.commands.doctor", "doctor"),
     "log": ("exactlink.cli.commands.log", "log"),
     "store": ("exactlink.cli.commands.store", "app"),
@@ -74,16 +79,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_command(name: str) -> Any:
+# What the root --help lists for each command: the first line of its help, so that listing them
+# does not import and build every command (tests/cli/test_help.py checks they are the same).
+# A command missing here is loaded for the listing, as before.
+SUMMARIES: dict[str, str] = {
+    "portal": "Manage the firm's portals.",
+    "client": "Manage the portal's clients.",
+    "exact": "Exact Online: app settings, connect, divisions, activate.",
+    "doctor": "Diagnose the set-up, with the fix for each problem.",
+    "log": "Show the audit trail of every change.",
+    "support": "Material for a support ticket.",
+    "sandbox": "A local Exact Online for tests, demos and rehearsals.",
+    "demo": "Run the whole job against a local Exact Online.",
+    "docs": "Print a guide from the installed package (no network).",
+    "store": "The store: local, or a team store on PostgreSQL.",
+}
+
+
+def load_command(name: str) -> click.Command:
     """Import and build the command (or group) registered as ``name``."""
     import importlib
 
     import typer.main
 
+    from exactlink.cli.lazy import lazy_group
+
     module_name, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module_name), attribute)
     if isinstance(target, typer.Typer):
-        command = typer.main.get_group(target)  # a group even with one subcommand
+        command: click.Command = lazy_group(target)  # a group even with one subcommand
     else:
         single = typer.Typer(add_completion=False)
         single.command(name)(target)
@@ -99,8 +123,20 @@ class ExactlinkGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
 
+    listing = False  # True while the root's own help is written
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
+            if self.listing and cmd_name in SUMMARIES:
+                # the help lists names and first lines only: no need to build the command
+                return click.Command(cmd_name, help=SUMMARIES[cmd_name])
             self.commands[cmd_name] = load_command(cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -206,8 +242,9 @@ app = typer.Typer(
     cls=ExactlinkGroup,
     name="exactlink",
     help=(
-        "Link an accounting firm's clients to Exact Online with the firm's own login: a portal, "
-        "its client accounts, one connection, and an activation per client."
+        "Link an accounting firm's clients to Exact Online through the firm's own login.\n\n"
+        "A portal, its client accounts, one connection to Exact Online, and an activation per "
+        "client."
     ),
     no_args_is_help=True,
     add_completion=True,

@@ -275,7 +275,7 @@ class AppContext:
         Raises ``NotConnected``/``ReconnectNeeded`` (exit 5) with the `exactlink exact connect`
         hint when there is no usable connection.
         """
-        from exactlink.services.connect import require_connection
+        from exactlink.services.status import require_connection
 
         connection = require_connection(self.store.connections, portal, client, live=True)
         return cast("ExactPort", self.exact_client(connection, client.name if client else None))

@@ -16,14 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from exactlink.errors import (
-    Conflict,
-    ExactRefused,
-    NotConnected,
-    NotFound,
-    RateLimited,
-    ReconnectNeeded,
-)
+from exactlink.errors import Conflict, ExactRefused, NotFound, RateLimited
+from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 from exactlink.models import (
     CONNECTION_CONNECTED,
@@ -34,19 +28,30 @@ from exactlink.models import (
     Portal,
 )
 from exactlink.services.exact_app import AppSettings, EventsLike, SecretsLike
-from exactlink.services.ports import RateLimitState
+from exactlink.services.ports import ConnectionsLike
+
+# Finding a connection moved to services.status (light, for `exact status`); callers of the
+# flow's module keep finding it here.
+from exactlink.services.status import owner_label as owner_label
+from exactlink.services.status import require_connection as require_connection
 
 if TYPE_CHECKING:
     from exactlink.adapters.store import Store
 
-REFRESH_TOKEN_DAYS = 30  # §2.6: a refresh token dies after 30 idle days
 TOO_EARLY_SECONDS = 570  # §2.6 and December 2026 notes item 2: counted from any token issue
 
 
 class Tokens(Protocol):
-    access_token: str
-    refresh_token: str
-    obtained_at: float
+    """A token response (``adapters.exact.oauth.TokenSet``): read, never changed."""
+
+    @property
+    def access_token(self) -> str: ...
+
+    @property
+    def refresh_token(self) -> str: ...
+
+    @property
+    def obtained_at(self) -> float: ...
 
     @property
     def access_expires_at(self) -> float: ...
@@ -63,50 +68,7 @@ class OAuthGateway(Protocol):
 
     def exchange(self, code: str) -> Tokens: ...
 
-    def me(self, access_token: str) -> dict[str, Any]: ...
-
-
-class ConnectionsLike(Protocol):
-    def find(self, portal_id: int, client_id: int | None = None) -> Connection | None: ...
-
-    def get(self, connection_id: int) -> Connection | None: ...
-
-    def list(self, portal_id: int | None = None) -> list[Connection]: ...
-
-    def same_identity(
-        self, base_url: str, app_client_id: str, exact_user_id: str | None = None
-    ) -> builtins.list[Connection]: ...
-
-    def save_connected(
-        self,
-        *,
-        portal_id: int,
-        client_id: int | None,
-        base_url: str,
-        app_client_id: str,
-        storage: str,
-        access_expires_at: float,
-        token_call_at: float,
-    ) -> Connection: ...
-
-    def set_identity(
-        self,
-        connection_id: int,
-        *,
-        user_id: str | None,
-        username: str | None,
-        full_name: str | None,
-        email: str | None,
-        current_division: int | None,
-    ) -> None: ...
-
-    def set_status(
-        self, connection_id: int, status: str, last_error: str | None = None
-    ) -> None: ...
-
-    def mark_disconnected(self, connection_id: int) -> None: ...
-
-    def rate_limits(self, connection_id: int) -> builtins.list[RateLimitState]: ...
+    def me(self, access_token: str) -> MeRecord: ...
 
 
 @dataclass
@@ -127,10 +89,6 @@ def connection_dict(connection: Connection) -> dict[str, Any]:
     data = connection.to_dict()
     data.pop("last_token_call_at", None)
     return data
-
-
-def owner_label(portal: Portal, client: Client | None) -> str:
-    return f"{portal.name} / {client.name}" if client else portal.name
 
 
 def connect(
@@ -248,7 +206,7 @@ def connect(
     return ConnectResult(fresh, mode, warnings)
 
 
-def _another_login(previous: Connection | None, me: dict[str, Any]) -> str | None:
+def _another_login(previous: Connection | None, me: MeRecord) -> str | None:
     """A warning when this owner was connected with another Exact login before: a browser
     logged in to Exact as someone else links the wrong login (why ``force_login=1``)."""
     if previous is None or not previous.exact_user_id or not me.get("UserID"):
@@ -281,48 +239,6 @@ def _too_early(others: builtins.list[Connection], now: float | None = None) -> R
     )
 
 
-def require_connection(
-    connections: ConnectionsLike,
-    portal: Portal,
-    client: Client | None = None,
-    *,
-    live: bool = False,
-) -> Connection:
-    """The owner's connection, or ``NotConnected`` (exit 5) naming the command that makes it.
-
-    ``live``: a chain that died (``needs-reconnect``) is refused too, with ``ReconnectNeeded``
-    and the reason Exact gave (``last_error``); without it such a row is returned, for status
-    and disconnect."""
-    found = connections.find(portal.id, client.id if client else None)
-    if found is None or found.status == CONNECTION_DISCONNECTED:
-        raise NotConnected(
-            _("{owner} is not connected to Exact Online.").format(
-                owner=owner_label(portal, client)
-            ),
-            hint=_("Run `{command}`.").format(command=_reconnect_command(client)),
-        )
-    if live:
-        ensure_live(found, client)
-    return found
-
-
-def ensure_live(connection: Connection, client: Client | None = None) -> None:
-    """``ReconnectNeeded`` (exit 5, the reason from ``last_error``) when the chain died."""
-    if connection.status == CONNECTION_NEEDS_RECONNECT:
-        raise ReconnectNeeded(
-            _("The Exact Online connection must be made again ({why}).").format(
-                why=connection.last_error or CONNECTION_NEEDS_RECONNECT
-            ),
-            hint=_("Run `{command}`.").format(command=_reconnect_command(client)),
-        )
-
-
-def _reconnect_command(client: Client | None) -> str:
-    from exactlink.adapters.exact.tokens import reconnect_command
-
-    return reconnect_command(client.name if client else None)
-
-
 def api_target(
     store: Store, portal: Portal, client: Client | None
 ) -> tuple[int | None, Client | None]:
@@ -348,64 +264,6 @@ def api_target(
         _("Client '{name}' is not linked to an administration yet.").format(name=client.name),
         hint=_("Activate it (`exactlink exact activate --client NAME`) or pass --division CODE."),
     )
-
-
-def describe(
-    connection: Connection,
-    *,
-    rate_limits: list[RateLimitState],
-    insecure_storage: bool,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """What `exact status` shows: no network, no secret."""
-    now = time.time() if now is None else now
-    access_left = (
-        connection.access_expires_at - now if connection.access_expires_at is not None else None
-    )
-    age_days = (
-        (now - connection.refresh_issued_at) / 86400
-        if connection.refresh_issued_at is not None
-        else None
-    )
-    days_left = REFRESH_TOKEN_DAYS - age_days if age_days is not None else None
-    return {
-        "connection_id": connection.id,
-        "status": connection.status,
-        "site": connection.base_url,
-        "app_client_id": connection.app_client_id,
-        "exact_user_id": connection.exact_user_id,
-        "exact_username": connection.exact_username,
-        "exact_full_name": connection.exact_full_name,
-        "exact_email": connection.exact_email,
-        "current_division": connection.current_division,
-        "access_token_expires_at": _iso(connection.access_expires_at),
-        "access_token_seconds_left": round(access_left) if access_left is not None else None,
-        "refresh_token_issued_at": _iso(connection.refresh_issued_at),
-        "refresh_token_age_days": round(age_days, 2) if age_days is not None else None,
-        "refresh_token_days_left": round(days_left, 2) if days_left is not None else None,
-        "secret_storage": connection.storage,
-        "insecure_storage": insecure_storage or connection.storage == "insecure-file",
-        "last_error": connection.last_error,
-        "rate_limits": [
-            {
-                "division": r.division,
-                "daily_remaining": r.daily_remaining,
-                "daily_limit": r.daily_limit,
-                "daily_reset_at": _iso(r.daily_reset_ms / 1000 if r.daily_reset_ms else None),
-                "minutely_remaining": r.minutely_remaining,
-                "minutely_limit": r.minutely_limit,
-            }
-            for r in rate_limits
-        ],
-    }
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def disconnect(

@@ -25,8 +25,8 @@ from exactlink.models import CONNECTION_CONNECTED
 
 if TYPE_CHECKING:
     from exactlink.models import Client, Connection, Portal
-    from exactlink.services.connect import ConnectionsLike
     from exactlink.services.exact_app import AppSettings
+    from exactlink.services.ports import ConnectionsLike
 
 # The name under which a member's secret store (keyring or insecure file) keeps a store's key.
 KEY_ENV = "EXACTLINK_STORE_KEY"

@@ -154,11 +154,8 @@ def test_daily_429_is_rate_limited(port):
 
 
 def test_pure_helpers():
-    from exactlink.adapters.exact.client import (
-        parse_date,
-        rate_limit_from_headers,
-        unwrap,
-    )
+    from exactlink.adapters.exact.client import rate_limit_from_headers
+    from exactlink.adapters.exact.odata import parse_date, unwrap
 
     assert parse_date("/Date(1641034800000)/") == 1641034800.0
     assert parse_date("/Date(-1000+0100)/") == -1.0

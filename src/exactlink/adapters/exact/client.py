@@ -16,15 +16,15 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from exactlink.adapters.exact import http
+from exactlink.adapters.exact.odata import convert_dates, first_record, unwrap
 from exactlink.adapters.exact.refusals import (
     current_not_granted,
     error_block,
@@ -35,6 +35,7 @@ from exactlink.adapters.exact.refusals import (
 )
 from exactlink.adapters.exact.sites import API_PATH
 from exactlink.errors import ExactRefused, ExactUnreachable, RateLimited
+from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.i18n import _
 from exactlink.models import RateLimitState
 
@@ -59,43 +60,6 @@ MINUTE = 60.0
 
 # Module-level so tests can replace it with one that advances the sandbox clock.
 sleep: Callable[[float], None] = time.sleep
-
-_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
-
-
-def parse_date(value: Any) -> Any:
-    """``"/Date(1641034800000)/"`` → 1641034800.0 (epoch seconds, UTC); anything else as is."""
-    if isinstance(value, str):
-        match = _DATE.match(value)
-        if match:
-            return int(match.group(1)) / 1000.0
-    return value
-
-
-def convert_dates(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: parse_date(value) for key, value in record.items() if key != "__metadata"}
-
-
-def unwrap(payload: Any) -> tuple[Any, str | None]:
-    """(records, next link) of an OData v2 response: a list for collections (``d.results`` or
-    a bare ``d`` array), a dict for a single entity."""
-    if not isinstance(payload, dict) or "d" not in payload:
-        return payload, None
-    body = payload["d"]
-    if isinstance(body, list):
-        return body, None
-    if isinstance(body, dict) and isinstance(body.get("results"), list):
-        nxt = body.get("__next")
-        return body["results"], nxt if isinstance(nxt, str) and nxt else None
-    return body, None
-
-
-def first_record(payload: Any) -> dict[str, Any] | None:
-    """The record of a one-record answer such as ``current/Me`` (a collection of one, §4.1),
-    dates as epoch seconds; None when the answer holds no record."""
-    records, _next = unwrap(payload)
-    record = records[0] if isinstance(records, list) and records else records
-    return convert_dates(record) if isinstance(record, dict) else None
 
 
 def _int(value: str | None) -> int | None:
@@ -158,7 +122,7 @@ class ExactClient:
         self.on_wait = on_wait
         self.clock = clock
         self._limits: dict[int, RateLimitState] = {}
-        self._me: dict[str, Any] | None = None
+        self._me: MeRecord | None = None
 
     # -- URLs --------------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -391,16 +355,16 @@ class ExactClient:
         return [record for page in self.pages(path, params) for record in page]
 
     # -- ExactPort ---------------------------------------------------------------------------
-    def me(self) -> dict[str, Any]:
+    def me(self) -> MeRecord:
         """``current/Me`` (a collection of one, §4.1), dates as epoch seconds."""
         if self._me is None:
             record = first_record(self.get("current/Me"))
             if record is None:
                 raise ExactUnreachable(_("Exact Online sent a current/Me answer without a user."))
-            self._me = record
-        return dict(self._me)
+            self._me = cast(MeRecord, record)  # Exact's JSON, read with .get by the callers
+        return self._me.copy()
 
-    def divisions(self, via: int | None = None) -> list[dict[str, Any]]:
+    def divisions(self, via: int | None = None) -> list[DivisionRecord]:
         """``system/Divisions`` through ``Me.CurrentDivision``, retried once through ``via``
         when that division is refused (§4.2)."""
         current = self.me().get("CurrentDivision")
@@ -414,7 +378,7 @@ class ExactClient:
             if refused.status != 403 or via is None or int(via) == int(first):
                 raise current_not_granted(refused, int(first)) from None
             records = self.collection(f"{int(via)}/system/Divisions", params)
-        return [convert_dates(r) for r in records if isinstance(r, dict)]
+        return [cast(DivisionRecord, convert_dates(r)) for r in records if isinstance(r, dict)]
 
     def probe(self, division: int) -> bool:
         """One GET of ``users/UserHasRights`` for GET crm/Accounts in ``division`` (§4.5)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from exactlink.adapters.exact import http
@@ -23,6 +23,7 @@ from exactlink.errors import (
     RateLimited,
     ReconnectNeeded,
 )
+from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 
 if TYPE_CHECKING:
@@ -261,6 +262,15 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
     error = str(payload.get("error") or "")
     description = str(payload.get("error_description") or "")
     text = description.lower()
+    return _limit_or_failure(status, reason_header, text, error) or (
+        _code_refused(status, error, description, text)
+        if grant == "authorization_code"
+        else _refresh_refused(status, error, text)
+    )
+
+
+def _limit_or_failure(status: int, reason_header: str, text: str, error: str) -> Exception | None:
+    """What any token call may meet: Exact's limits, its own failure, an unknown app."""
     if reason_header.startswith("ErrorLimitExceeded") or "too many errors" in text:
         return RateLimited(
             _("Exact blocked the app's token requests for an hour: too many errors."),
@@ -294,31 +304,39 @@ def classify_token_error(response: requests.Response, *, grant: str) -> Exceptio
             status=status,
             reason="invalid_client",
         )
-    if grant == "authorization_code":
-        if "callback uri" in text:
-            return ExactRefused(
-                _("Exact Online rejected the redirect URI: {message}").format(message=description),
-                hint=_(
-                    "The redirect URI must equal the registered one byte for byte: "
-                    "`exactlink exact app set --redirect-uri URI`."
-                ),
-                status=status,
-                reason="redirect_uri_mismatch",
-            )
-        # December 2026 notes item 4 [R]: 400 invalid_grant "Token is not allowed, because of
-        # invalid or empty chainId" for a code that was used or has expired.
+    return None
+
+
+def _code_refused(status: int, error: str, description: str, text: str) -> Exception:
+    """Why Exact did not exchange an authorization code."""
+    if "callback uri" in text:
         return ExactRefused(
-            _(
-                "Exact Online did not accept the authorization code: it was already used or has "
-                "expired ({error}: {description})."
-            ).format(error=error or "invalid_grant", description=description or "-"),
+            _("Exact Online rejected the redirect URI: {message}").format(message=description),
             hint=_(
-                "A code works once, for about 3 minutes after Allow (Toestaan): run "
-                "`exactlink exact connect` again and paste the new line right away."
+                "The redirect URI must equal the registered one byte for byte: "
+                "`exactlink exact app set --redirect-uri URI`."
             ),
             status=status,
-            reason="invalid_grant",
+            reason="redirect_uri_mismatch",
         )
+    # December 2026 notes item 4 [R]: 400 invalid_grant "Token is not allowed, because of
+    # invalid or empty chainId" for a code that was used or has expired.
+    return ExactRefused(
+        _(
+            "Exact Online did not accept the authorization code: it was already used or has "
+            "expired ({error}: {description})."
+        ).format(error=error or "invalid_grant", description=description or "-"),
+        hint=_(
+            "A code works once, for about 3 minutes after Allow (Toestaan): run "
+            "`exactlink exact connect` again and paste the new line right away."
+        ),
+        status=status,
+        reason="invalid_grant",
+    )
+
+
+def _refresh_refused(status: int, error: str, text: str) -> Exception:
+    """Why Exact did not refresh: mostly a dead chain, and which kind."""
     if "old refresh token" in text:
         return ChainDead(_("Exact says: Old refresh token used."), kind="old_refresh_token")
     if "obsolete" in text:
@@ -405,9 +423,10 @@ class OAuthClient:
     def exchange(self, code: str) -> TokenSet:
         return exchange_code(self.session, self.app, code, self.clock)
 
-    def me(self, access_token: str) -> dict[str, Any]:
+    def me(self, access_token: str) -> MeRecord:
         """``current/Me`` with a token just obtained (the connection has no client yet)."""
-        from exactlink.adapters.exact.client import first_record, odata_message
+        from exactlink.adapters.exact.odata import first_record
+        from exactlink.adapters.exact.refusals import odata_message
         from exactlink.adapters.exact.sites import API_PATH
 
         response = http.send(
@@ -430,4 +449,4 @@ class OAuthClient:
                 _("Exact Online sent a current/Me answer without a user."),
                 hint=_("Try again later; `exactlink doctor` checks the connection."),
             ) from None
-        return first_record(payload) or {}
+        return cast(MeRecord, first_record(payload) or {})

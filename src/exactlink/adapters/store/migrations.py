@@ -6,7 +6,6 @@ the schema, append a function to ``MIGRATIONS`` (never edit one that has shipped
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 
@@ -173,6 +172,8 @@ def m002_one_client_per_division(db: sqlite3.Connection) -> None:
         " AND b.division = a.division AND (b.activated_at < a.activated_at"
         " OR (b.activated_at = a.activated_at AND b.client_id < a.client_id)))"
     ).fetchall()
+    import json  # here, not at the top: every command imports this module, few run this step
+
     for client_id, connection_id, division, client, portal in later:
         db.execute("DELETE FROM activations WHERE client_id = ?", (client_id,))
         details = {"connection_id": connection_id, "division": division, "reason": "duplicate"}

@@ -33,14 +33,13 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from exactlink.adapters.store.db import StoreError
-from exactlink.i18n import _
 
-# Advisory locks: (namespace, id) pairs. The namespace is "EXLK" as an int32, so our locks do not
-# collide with another application's on the same database.
-LOCK_NAMESPACE = 0x45584C4B
-WRITE_LOCK = 1  # one writer at a time, like SQLite's BEGIN IMMEDIATE
-MIGRATION_LOCK = 2  # two colleagues upgrading at once: one migrates, the other waits
-TOKEN_LOCK_NAMESPACE = 0x45584C54  # "EXLT": one lock per connection (token chain) id
+# Advisory locks (postgres_locks.py), importable from here as before.
+from exactlink.adapters.store.postgres_locks import LOCK_NAMESPACE as LOCK_NAMESPACE
+from exactlink.adapters.store.postgres_locks import MIGRATION_LOCK as MIGRATION_LOCK
+from exactlink.adapters.store.postgres_locks import TOKEN_LOCK_NAMESPACE as TOKEN_LOCK_NAMESPACE
+from exactlink.adapters.store.postgres_locks import WRITE_LOCK as WRITE_LOCK
+from exactlink.i18n import _
 
 # Tables whose INSERT gives ``lastrowid`` (an identity column ``id``).
 _ID_TABLES = frozenset({"portals", "clients", "connections", "exact_errors", "events"})

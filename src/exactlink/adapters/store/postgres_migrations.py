@@ -12,13 +12,28 @@ SQL serves both; the team store adds ``secrets`` (AES-256-GCM ciphertexts, adapt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from exactlink.adapters.store.db import StoreError
 from exactlink.i18n import _
 
 if TYPE_CHECKING:
-    from exactlink.adapters.store.postgres import PostgresDatabase
+    from contextlib import AbstractContextManager
+
+
+class PostgresDatabase(Protocol):
+    """What the migrations use of ``adapters.store.postgres.PostgresDatabase`` (named as a
+    protocol here, so this module does not import the one that runs it)."""
+
+    location: str
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ...) -> Any: ...
+
+    def run_script(self, script: str) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
 
 M001_INITIAL = """
 -- SQLite's NOCASE: names compare and stay unique case-insensitively.
@@ -237,12 +252,12 @@ def upgrade(db: PostgresDatabase) -> None:
 
 
 def _lock_namespace() -> int:
-    from exactlink.adapters.store.postgres import LOCK_NAMESPACE
+    from exactlink.adapters.store.postgres_locks import LOCK_NAMESPACE
 
     return LOCK_NAMESPACE
 
 
 def _migration_lock() -> int:
-    from exactlink.adapters.store.postgres import MIGRATION_LOCK
+    from exactlink.adapters.store.postgres_locks import MIGRATION_LOCK
 
     return MIGRATION_LOCK

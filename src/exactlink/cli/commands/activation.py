@@ -13,6 +13,8 @@ import typer
 from exactlink.cli.commands.exact import app
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from exactlink.cli.context import AppContext
     from exactlink.models import Client, Division
     from exactlink.services.activation import BulkResult, Outcome
@@ -53,9 +55,9 @@ def exact_divisions(
         ),
     ] = False,
 ) -> None:
-    """List the administrations (divisions) the portal's connection can reach.
+    """List the administrations the portal's connection can reach.
 
-    From Exact's system/Divisions (every page), cached with the time it was fetched; --refresh
+    Exact calls them divisions. From Exact's system/Divisions (every page), cached with the time it was fetched; --refresh
     fetches again. Columns: code, name, VAT, KvK/KBO, status (active/archived/inactive), blocking
     status, and the client account it is activated for.
     """
@@ -239,7 +241,10 @@ def exact_activate(
         bool, typer.Option("--dry-run", help="Match and check, but probe and store nothing.")
     ] = False,
 ) -> None:
-    """Activate a client on its Exact administration, through the portal's one connection.
+    """Link a client (or --all) to its Exact administration.
+
+    The link goes through the portal's one connection (the firm's Exact login), as the
+    portal's Modules > Exact Online > activate does; the client's own login is not needed.
 
     Without --division the client is matched: VAT number, then KvK/KBO, then the name. With no
     unique match a terminal shows the candidates to pick from; a script gets them with exit 3.
@@ -351,7 +356,7 @@ class _Bar:
             console=Console(file=ctx.out.stderr),
             transient=True,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def update(self, done: int, total: int, name: str) -> None:
         if self._task is None:
@@ -380,7 +385,10 @@ def exact_deactivate(
     typer_ctx: typer.Context,
     client: Annotated[str, typer.Option("--client", help="The client account to deactivate.")],
 ) -> None:
-    """Remove a client's activation (the portal's connection itself stays). Idempotent."""
+    """Remove a client's activation; the connection itself stays.
+
+    The portal's connection and the other clients' activations are untouched. Running it
+    again changes nothing."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.activation import deactivate_client

@@ -100,7 +100,10 @@ def client_add(
         bool, typer.Option("--update", help="Change the client if it exists with other data.")
     ] = False,
 ) -> None:
-    """Add a client to the portal: pending until it grants the firm access in Toegangsbeheer.
+    """Add a client account to the portal.
+
+    It stays pending until the client grants the firm access in Toegangsbeheer (record that
+    with `client access NAME --granted`).
 
     Adding the same client with the same data again changes nothing; other data is refused
     (exit 4) unless --update.
@@ -172,9 +175,9 @@ def client_import(
         typer.Option("--skip-invalid", help="Import the valid rows; report the invalid ones."),
     ] = False,
 ) -> None:
-    """Import clients from a CSV, JSON or .xlsx file, all in one transaction.
+    """Import clients from a CSV, JSON or .xlsx file (or - for stdin).
 
-    Columns (header row, any order): name,email,vat,coc,managed,access_granted, or their Dutch,
+    All in one transaction. Columns (header row, any order): name,email,vat,coc,managed,access_granted, or their Dutch,
     Flemish, French names (Naam, Bedrijfsnaam, BTW-nummer, Ondernemingsnummer, KvK-nummer,
     E-mail, Raison sociale, TVA, ...); only the name is required; other columns are ignored.
     CSV in UTF-8 or Windows-1252, delimited by , ; or tab. Rows repeating an earlier row are
@@ -246,9 +249,9 @@ def client_export(
         ),
     ] = None,
 ) -> None:
-    """Export the portal's clients to CSV or JSON; `client import` reads the file back.
+    """Export the portal's clients to CSV or JSON.
 
-    CSV opens in Excel as it is: UTF-8 with BOM, ; as delimiter in Dutch and in locales with a
+    `client import` reads the file back. CSV opens in Excel as it is: UTF-8 with BOM, ; as delimiter in Dutch and in locales with a
     decimal comma (nl_BE, fr_BE, de_DE, ...), values that would run as a formula (=, +, -, @)
     prefixed with '.
     """
@@ -294,7 +297,11 @@ def client_list(
         Status | None, typer.Option("--status", help="Only clients with this status.")
     ] = None,
 ) -> None:
-    """List the portal's clients with their status (pending, granted, active)."""
+    """List the portal's clients and their status.
+
+    Status is pending (access not granted yet), granted, or active (linked to an
+    administration); --status shows one of them.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.clients import list_clients
 
@@ -346,7 +353,10 @@ def client_update(
     managed: Annotated[bool | None, _MANAGED] = None,
     rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
 ) -> None:
-    """Change a client's details. Options left out stay as they are; "" clears one."""
+    """Change a client's details.
+
+    Options left out stay as they are; "" clears one.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.clients import update_client
 
@@ -377,7 +387,11 @@ def client_access(
         bool, typer.Option("--revoked", help="The client withdrew the firm's access.")
     ] = False,
 ) -> None:
-    """Record that a client granted (or withdrew) the firm's access in Toegangsbeheer."""
+    """Record whether a client granted the firm access.
+
+    The client grants it in Toegangsbeheer (access management) of its account in the portal
+    software, by adding the firm's e-mail address; --revoked records that it withdrew it.
+    """
     from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
     from exactlink.i18n import _
@@ -420,7 +434,9 @@ def client_remove(
         bool, typer.Option("--force", help="Remove it even when it is active (linked).")
     ] = False,
 ) -> None:
-    """Remove a client from the portal (an active one only with --force)."""
+    """Remove a client from the portal.
+
+    An active (linked) client only with --force."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.clients import remove_client

@@ -38,9 +38,9 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run the whole job against a local Exact Online: portal, clients, connect, activate, doctor.
+    """Run the whole job against a local Exact Online.
 
-    Every step is the real command a user types, run in a temporary home against the sandbox
+    Portal, clients, connect, activate and doctor: every step is the real command a user types, run in a temporary home against the sandbox
     (nothing reaches Exact Online, nothing is left behind unless --keep). The sandbox's throwaway
     secrets go to a file in that home (--insecure-storage), so no keyring is needed.
     """
@@ -71,32 +71,29 @@ class _World:
 @contextmanager
 def _open_world(clients: int) -> Iterator[_World]:
     """Start the sandbox for the demo: the one place besides `sandbox serve` that imports it."""
-    import socket
-
     from exactlink.services.demo import ConsentFailed
     from exactlink.services.demo.script import SEED
     from exactlink_sandbox import Sandbox
     from exactlink_sandbox.autoconsent import AutoConsentError, authorize
     from exactlink_sandbox.demo_world import cast
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    redirect_uri = f"http://127.0.0.1:{port}/callback"
-
     def consent(auth_url: str, username: str, password: str, *, follow: bool) -> str:
         try:
-            return authorize(auth_url, username, password, follow=follow)
+            return authorize(auth_url, username, password, follow=follow, relay=True)
         except AutoConsentError as exc:
             raise ConsentFailed(str(exc)) from None
 
-    # The strict profile, but for one rule: the demo's `exact connect` listens on a loopback
-    # redirect URI (no public relay page to publish in a demo), which strict Exact refuses
-    # (require_public_https_redirect). Everything else is as strict as Exact.
-    with Sandbox(
-        clients=clients, seed=SEED, redirect_uri=redirect_uri, require_public_https_redirect=False
-    ) as sandbox:
-        yield _World(sandbox.base_url, redirect_uri, sandbox.seed, cast(sandbox.seed), consent)
+    # The strict profile, as a real firm meets Exact: the app's redirect URI is a public HTTPS
+    # address (the sandbox's default, a name that never resolves), where a firm would publish
+    # exactlink's relay page; the scripted browser applies that page's forward to the listener.
+    with Sandbox(clients=clients, seed=SEED) as sandbox:
+        yield _World(
+            sandbox.base_url,
+            sandbox.seed["app"]["redirect_uri"],
+            sandbox.seed,
+            cast(sandbox.seed),
+            consent,
+        )
 
 
 class _Narrator:

@@ -12,7 +12,10 @@ def docs(
         typer.Argument(help="The guide to print, e.g. install; leave out to list them."),
     ] = None,
 ) -> None:
-    """Print a guide from the installed package (no network); without TOPIC, list the guides."""
+    """Print a guide from the installed package (no network).
+
+    Without TOPIC, list the guides.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.guides import list_guides, read_guide
 

@@ -73,8 +73,9 @@ def doctor(
         ),
     ] = False,
 ) -> None:
-    """Check the store, keyring, portal, client, connection and division, with the fix for each.
+    """Diagnose the set-up, with the fix for each problem.
 
+    Checks the store, the keyring, the portal, the client, the connection and the division.
     Each line is ✓ (fine), ! (warning) or ✗ (broken) with what to do, including the Exact
     Online menu path in Dutch and English. At most one current/Me, one division list and one
     probe are made, so doctor never pushes Exact's error limit. Exit 0 when nothing is ✗,

@@ -3,7 +3,8 @@
 This module holds the group and the commands on an existing connection (`status`,
 `disconnect`, `keepalive`, `api`); cli/commands/exact_connect.py adds the app settings and the
 connecting (`app set|show`, `connect`, `relay-page`), cli/commands/activation.py adds
-`divisions`, `activate` and `deactivate`, all to the same group. Heavy modules (requests, keyring, cryptography)
+`divisions`, `activate` and `deactivate`, all to the same group; cli/commands/exact_group.py
+imports the three, and is what cli.app loads for `exactlink exact`. Heavy modules (requests, keyring, cryptography)
 are imported inside the commands that need them: `exact status` needs none of them.
 """
 
@@ -67,20 +68,16 @@ def exact_status(
         bool, typer.Option("--check", help="Also make one live call (current/Me).")
     ] = False,
 ) -> None:
-    """Show the connection: site, Exact user, state, token expiry, refresh-token age and days
-    left before the 30-day idle expiry, where secrets are kept, rate-limit budget per division.
+    """Show the connection: its state, tokens and rate limits.
 
-    No network unless --check.
+    Site, Exact user, state, token expiry, refresh-token age and days left before the 30-day
+    idle expiry, where secrets are kept, rate-limit budget per division. No network unless
+    --check.
     """
     import time
 
     from exactlink.cli.context import app_context
-    from exactlink.services.connect import (
-        describe,
-        ensure_live,
-        owner_label,
-        require_connection,
-    )
+    from exactlink.services.status import describe, ensure_live, owner_label, require_connection
 
     ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
@@ -188,14 +185,16 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
 def exact_disconnect(
     typer_ctx: typer.Context, client_name: Annotated[str | None, _CLIENT] = None
 ) -> None:
-    """Remove the connection's tokens from the keyring and mark it disconnected.
+    """Disconnect: remove the connection's tokens from the keyring.
 
+    The connection is then marked disconnected here.
     To withdraw the app's access at Exact too: Mijn Exact Online > Beveiligingscentrum >
     Machtigingen voor mijn apps > the app > Intrekken.
     """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.connect import connection_dict, disconnect, require_connection
+    from exactlink.services.connect import connection_dict, disconnect
+    from exactlink.services.status import require_connection
 
     ctx = app_context(typer_ctx)
     portal, client = _owner(ctx, client_name)
@@ -235,8 +234,12 @@ def exact_keepalive(
         ),
     ] = 7,
 ) -> None:
-    """Refresh idle token chains of every portal in this store, so they outlive Exact's 30-day
-    idle expiry. Meant for cron or a systemd timer (docs/connecting.md)."""
+    """Refresh idle token chains so they outlive the 30-day expiry.
+
+    Every connection of every portal in this store whose last token call is older than
+    --older-than days (Exact drops a refresh token unused for 30 days). Meant for cron or a
+    systemd timer (docs/connecting.md).
+    """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.keepalive import keepalive
@@ -302,8 +305,9 @@ def exact_api(
         ),
     ] = None,
 ) -> None:
-    """Call the Exact Online REST API with this connection, like `gh api`; JSON on stdout.
+    """Call the Exact Online REST API, like `gh api`.
 
+    Through this connection (or a client's, with --client); Exact's JSON on stdout.
     Examples: `exactlink exact api current/Me`; `exactlink exact api --client "Bakkerij"
     crm/Accounts -f '$select=ID,Name' --paginate`.
     """
@@ -340,9 +344,3 @@ def exact_api(
         response = port.request(verb, full, json_body=values or None)
     if response.data is not None:
         ctx.out.json(response.data)
-
-
-# The other modules of the `exact` group add their commands to ``app`` when imported; they
-# import ``app`` from here, which exists by now.
-from exactlink.cli.commands import activation as _activation  # noqa: E402, F401
-from exactlink.cli.commands import exact_connect as _exact_connect  # noqa: E402, F401

@@ -77,8 +77,11 @@ def exact_app_set(
     ] = None,
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Set the Exact app: client ID, redirect URI, site. The client secret is read from stdin
-    (or a hidden prompt on a terminal) and kept in the OS keyring, never in argv or config."""
+    """Set the Exact app: client ID, redirect URI, site.
+
+    The client secret is read from stdin (or a hidden prompt on a terminal) and kept in the OS
+    keyring, never in argv or config.
+    """
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.exact_app import check_redirect_for_site, set_app, site_override
@@ -127,7 +130,10 @@ def exact_app_set(
 
 @app_settings.command("show")
 def exact_app_show(typer_ctx: typer.Context) -> None:
-    """Show the Exact app settings and where the client secret is kept (never the secret)."""
+    """Show the Exact app settings (never the client secret).
+
+    Also where the client secret is kept: the OS keyring, or the file of --insecure-storage.
+    """
     from exactlink.cli.context import app_context
     from exactlink.services.exact_app import SECRET_KEY, exact_redirect_problem
 
@@ -172,9 +178,9 @@ def exact_relay_page(
         typer.Option("--output", "-o", help="Write the page to this file (default: stdout)."),
     ] = None,
 ) -> None:
-    """Write the relay page: one static HTML file to publish at the app's redirect URI.
+    """Write the relay page to publish at the app's redirect URI.
 
-    It forwards the browser to `exact connect` on the same computer (the port travels in
+    One static HTML file. It forwards the browser to `exact connect` on the same computer (the port travels in
     `state`) and otherwise shows the line to paste. No external resources, a strict
     Content-Security-Policy, no referrer. See docs/connecting.md for where to publish it.
     """
@@ -259,9 +265,9 @@ def exact_connect(
     ] = False,
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Connect to Exact Online with the firm's login (or, with --client, a client's own login).
+    """Connect to Exact Online with the firm's Exact login.
 
-    The app settings decide the mode: relay (`exact app set --relay`: the published relay page
+    With --client, a client's own login instead. The app settings decide the mode: relay (`exact app set --relay`: the published relay page
     forwards the browser here; a pasted line works too), paste (any other HTTPS page), or
     loopback/loopback-tls (servers that allow a local redirect, like the lenient sandbox).
     """
@@ -271,7 +277,7 @@ def exact_connect(
     from exactlink.cli.receive import receiver
     from exactlink.errors import InvalidInput, UsageError
     from exactlink.i18n import _
-    from exactlink.services.connect import connect, owner_label
+    from exactlink.services.connect import connect
     from exactlink.services.exact_app import (
         MODE_RELAY,
         exact_redirect_problem,
@@ -279,6 +285,7 @@ def exact_connect(
         redirect_rule_hint,
         remember_insecure_storage,
     )
+    from exactlink.services.status import owner_label
 
     ctx = app_context(typer_ctx)
     if insecure_storage:

@@ -14,7 +14,10 @@ def log(
         int | None, typer.Option("--limit", min=1, help="Only the last N events.")
     ] = None,
 ) -> None:
-    """Show the audit trail: when, which OS user on which computer, what changed, on which portal and client."""
+    """Show the audit trail of every change.
+
+    When, which OS user on which computer, what changed, on which portal and client.
+    """
     from exactlink.cli.context import app_context
 
     ctx = app_context(typer_ctx)

@@ -25,7 +25,9 @@ def portal_create(
     vat: Annotated[str | None, _VAT] = None,
     address: Annotated[str | None, _ADDRESS] = None,
 ) -> None:
-    """Create a portal. The first one becomes the default; the same data again changes nothing.
+    """Create a portal for the firm.
+
+    The first one becomes the default; the same data again changes nothing.
 
     Billing details (name, e-mail and address) are needed before clients can be added under the
     firm's own management (`client add --managed`).
@@ -104,7 +106,9 @@ def portal_show(
         str | None, typer.Argument(help="Portal to show (default: --portal or the default).")
     ] = None,
 ) -> None:
-    """Show a portal: its details, its clients counted by status, its Exact connection."""
+    """Show a portal: details, clients by status, connection.
+
+    The clients are counted by status; the connection is the portal's own Exact login."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import show_portal
@@ -141,7 +145,9 @@ def portal_use(
     typer_ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Portal to make the default.")],
 ) -> None:
-    """Make a portal the default for the commands that follow (config.toml `default_portal`)."""
+    """Make a portal the default for the commands that follow.
+
+    Kept in config.toml as `default_portal`; --portal NAME still picks another one."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import use_portal
@@ -163,7 +169,9 @@ def portal_update(
     address: Annotated[str | None, _ADDRESS] = None,
     rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
 ) -> None:
-    """Change a portal's details. Options left out stay as they are; "" clears an optional one."""
+    """Change a portal's details.
+
+    Options left out stay as they are; "" clears an optional one."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import update_portal
@@ -200,7 +208,9 @@ def portal_delete(
         bool, typer.Option("--force", help="Delete the portal's clients with it.")
     ] = False,
 ) -> None:
-    """Delete a portal. Refused while it has clients unless --force (which removes them too)."""
+    """Delete a portal.
+
+    Refused while it has clients, unless --force (which removes them too)."""
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
     from exactlink.services.portals import delete_portal

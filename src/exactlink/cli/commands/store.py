@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The store: local (SQLite, the default) or a team store on PostgreSQL shared by the "
-    "firm's staff.",
+    help="The store: local, or a team store on PostgreSQL.\n\n"
+    "Local is SQLite, the default; a team store is shared by the firm's staff.",
 )
 key_app = typer.Typer(no_args_is_help=True, help="The team store's encryption key.")
 app.add_typer(key_app, name="key")
@@ -63,9 +63,9 @@ def store_init(
     url: Annotated[str, _URL],
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Create a team store in an empty PostgreSQL database and its store key.
+    """Create a team store and its store key.
 
-    The key is kept in this member's OS keyring and printed ONCE on stdout: give it to the
+    The store goes into an empty PostgreSQL database. The key is kept in this member's OS keyring and printed ONCE on stdout: give it to the
     colleagues who join (`exactlink store join URL`). This home then uses the team store.
     """
     import os
@@ -108,8 +108,11 @@ def store_join(
     url: Annotated[str, _URL],
     insecure_storage: Annotated[bool, _INSECURE] = False,
 ) -> None:
-    """Join a colleague's team store: the store key is read from stdin (or a hidden prompt),
-    checked against the database, then kept in this member's OS keyring."""
+    """Join a colleague's team store.
+
+    The store key is read from stdin (or a hidden prompt), checked against the database, then
+    kept in this member's OS keyring.
+    """
     from exactlink.adapters import crypto
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
@@ -141,8 +144,11 @@ def store_join(
 
 @app.command("status")
 def store_status(typer_ctx: typer.Context) -> None:
-    """Show which store this home uses: backend, location (never a password), schema version,
-    and for a team store the members seen and the key's fingerprint."""
+    """Show which store this home uses.
+
+    Backend, location (never a password), schema version, and for a team store the members
+    seen and the key's fingerprint.
+    """
     from exactlink.cli.context import app_context
 
     ctx = app_context(typer_ctx)
@@ -164,20 +170,20 @@ def store_status(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json(data)
         return
-    members = data.pop("members", None) or []
+    members = cast("list[dict[str, Any]]", data.pop("members", None) or [])
     ctx.out.fields([(name.replace("_", " "), value) for name, value in data.items()])
     if members:
         ctx.out.table(
             ["os user", "host", "last seen"],
-            [(m["os_user"], m["host"], m["last_seen"]) for m in members],  # type: ignore[union-attr]
+            [(m["os_user"], m["host"], m["last_seen"]) for m in members],
         )
 
 
 @key_app.command("rotate")
 def store_key_rotate(typer_ctx: typer.Context) -> None:
-    """Make a new store key and re-encrypt every secret with it, in one transaction.
+    """Make a new store key and re-encrypt every secret with it.
 
-    Prints the new key once; every other member must `exactlink store join URL` again with it
+    In one transaction. Prints the new key once; every other member must `exactlink store join URL` again with it
     (after a colleague leaves, rotate the key and drop their database role).
     """
     import os
@@ -224,8 +230,11 @@ def store_migrate(
         typer.Option("--to", help="The team store (made with `store init`, still empty)."),
     ],
 ) -> None:
-    """Copy this home's local store and its keyring secrets into an empty team store, in one
-    transaction; the counts are compared and printed, and the local store is left untouched."""
+    """Copy this home's local store into an empty team store.
+
+    Its keyring secrets too, in one transaction; the counts are compared and printed, and the
+    local store is left untouched.
+    """
     import os
 
     from exactlink.adapters import crypto

@@ -71,7 +71,7 @@ class Runner:
             argv,
             cwd=self.home,
             env=self.env,
-            stdin=subprocess.PIPE if step.stdin is not None or step.paste else subprocess.DEVNULL,
+            stdin=_stdin_for(step),
             stdout=subprocess.PIPE,
             # Narrated: one pipe, so the lines arrive in the order the command wrote them.
             stderr=subprocess.PIPE if quiet else subprocess.STDOUT,
@@ -194,3 +194,10 @@ def _no_proxy_for_loopback() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _stdin_for(step: Step) -> int | None:
+    """A pipe for what the demo types, the terminal for a person who pastes, else nothing."""
+    if step.stdin is not None or step.paste:
+        return subprocess.PIPE
+    return None if step.person else subprocess.DEVNULL

@@ -28,6 +28,7 @@ class Step:
     stdin: str | None = None  # never shown (the client secret)
     consent: Login | None = None  # answer the consent page as this login
     paste: bool = False  # --no-browser: paste the address the browser landed on into stdin
+    person: bool = False  # --interactive: the person at the terminal answers (stdin inherited)
     key: str = ""  # to find its result in the summary
     timeout: float = STEP_TIMEOUT
     after: Callable[[int], list[str]] | None = None  # narration depending on the exit code
@@ -100,6 +101,7 @@ def plan(
                 app["client_id"],
                 "--redirect-uri",
                 redirect_uri,
+                "--relay",
                 "--base-url",
                 base_url,
                 *storage,
@@ -111,6 +113,11 @@ def plan(
                     "from the command line. --base-url points at the sandbox instead of "
                     "start.exactonline.nl."
                 ),
+                _(
+                    "--relay: Exact accepts only a public HTTPS redirect URI, so a real firm "
+                    "publishes exactlink's relay page there (`exactlink exact relay-page`); "
+                    "in the demo {uri} plays that page."
+                ).format(uri=redirect_uri),
                 _(
                     "--insecure-storage: the sandbox's throwaway secrets go to a file in the demo's "
                     "temporary home, so the demo also runs on a machine without a keyring. For a "
@@ -149,13 +156,17 @@ def plan(
                     _(
                         "Log in on Exact Online's page in your browser (it opens by itself where "
                         "there is a display; else open the address below) as {username} with "
-                        "password {password}, then press Allow (Toestaan)."
+                        "password {password}, then press Allow (Toestaan). The browser then lands "
+                        "on {uri}, which does not exist in this rehearsal: copy the address from "
+                        "the address bar and paste it here."
                     )
                     if interactive
                     else _(
-                        "exactlink listens on {uri} and prints the login address. Nobody is at the "
-                        "browser, so the sandbox's scripted browser logs in as {username} and "
-                        "presses Allow (Toestaan) on the consent page."
+                        "exactlink listens on 127.0.0.1 on a free port, carried in the login "
+                        "address's state, and prints that address. Nobody is at the browser, so "
+                        "the sandbox's scripted browser logs in as {username}, presses Allow "
+                        "(Toestaan), and follows the relay page at {uri}, which forwards it to "
+                        "exactlink's listener."
                     )
                 ).format(
                     uri=redirect_uri,
@@ -164,6 +175,7 @@ def plan(
                 )
             ],
             consent=None if interactive else cast.firm_login,
+            person=interactive,
             key="connect",
             # `exact connect` waits up to 300 s for a person at the browser
             timeout=CONNECT_TIMEOUT if interactive else STEP_TIMEOUT,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from exactlink.errors import ExactlinkError, ExactRefused, NotConnected, ReconnectNeeded
+from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 from exactlink.models import Connection, Portal
 from exactlink.services.activation import fix_reconnect, portal_connection
@@ -97,7 +98,7 @@ def _check_site(s: Session, conn: Connection, app: Any) -> None:
     )
 
 
-def _me(s: Session, portal: Portal, site_ok: bool) -> dict[str, Any] | None:
+def _me(s: Session, portal: Portal, site_ok: bool) -> MeRecord | None:
     """One ``current/Me`` (a token refresh first when it is due); None with a ✗ when it fails."""
     try:
         s.port = s.inputs.port(portal)
@@ -126,7 +127,7 @@ def _me(s: Session, portal: Portal, site_ok: bool) -> dict[str, Any] | None:
     return None
 
 
-def check_clock(s: Session, me: dict[str, Any]) -> None:
+def check_clock(s: Session, me: MeRecord) -> None:
     server = me.get("ServerTime")
     if not isinstance(server, int | float):
         s.cannot("clock", _("Exact did not send its server time"))
