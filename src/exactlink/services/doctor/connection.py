@@ -52,7 +52,7 @@ def check_connection(s: Session, app: Any) -> None:
     check_clock(s, me)
 
 
-def check_login(s: Session, me: dict[str, Any]) -> None:
+def check_login(s: Session, me: MeRecord) -> None:
     """The portal's connection must be the firm's login. A consent given in a browser logged in
     to Exact as a client's user links that user instead: ``Me.IsClientUser``, or a home company
     that is one of the portal's clients, shows it (the firm then sees one company, not all)."""
