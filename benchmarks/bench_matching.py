@@ -1,6 +1,12 @@
-"""Matching alone: 10,000 clients against 10,000 divisions.
+"""Matching alone: 10,000 clients against 10,000 divisions (or a ladder, with and without numpy).
 
     python benchmarks/bench_matching.py [--clients N] [--divisions N] [--seed S]
+    python benchmarks/bench_matching.py --ladder 1000,10000,20000
+
+``--ladder`` runs each size (clients = divisions) with numpy importable and with numpy hidden (as
+installed without the optional extra), checks that both give the same answers, and prints the
+times and their ratios to the smallest size. Matching has one path now (rapidfuzz's ``extract``
+over each name's block of divisions); the old numpy ``cdist`` path changed answers.
 
 The divisions are the sandbox's deterministic world (realistic Dutch and Belgian names, valid
 VAT and KvK/KBO numbers). The clients are built from them with a mix of evidence, so every stage
@@ -71,12 +77,53 @@ def build(clients: int, divisions: int, seed: int):
     return out, divs, expected
 
 
+def timed(clients, divs, *, numpy: bool):
+    import sys
+
+    from exactlink.services.matching import match_clients
+
+    saved = sys.modules.get("numpy")
+    if not numpy:
+        sys.modules["numpy"] = None  # type: ignore[assignment]  # import numpy -> ImportError
+    try:
+        start = time.perf_counter()
+        results = match_clients(clients, divs)
+        return time.perf_counter() - start, results
+    finally:
+        if not numpy:
+            if saved is None:
+                sys.modules.pop("numpy", None)
+            else:
+                sys.modules["numpy"] = saved
+
+
+def ladder(sizes: list[int], seed: int) -> None:
+    print(f"{'size':>7} {'numpy s':>8} {'plain s':>8} {'x numpy':>8} {'x plain':>8}  same")
+    base: tuple[float, float] | None = None
+    for n in sizes:
+        clients, divs, _expected = build(n, n, seed)
+        with_np, a = timed(clients, divs, numpy=True)
+        without, b = timed(clients, divs, numpy=False)
+        same = a == b
+        base = base or (with_np, without)
+        print(
+            f"{n:>7,} {with_np:>8.2f} {without:>8.2f} {with_np / base[0]:>8.1f}"
+            f" {without / base[1]:>8.1f}  {'yes' if same else 'NO'}"
+        )
+        if not same:
+            raise SystemExit("numpy and plain paths disagree")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--divisions", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ladder", help="sizes, comma separated: both paths at each size")
     args = parser.parse_args()
+    if args.ladder:
+        ladder([int(x) for x in args.ladder.split(",")], args.seed)
+        return
 
     from exactlink.services.matching import MATCHED, match_clients
 

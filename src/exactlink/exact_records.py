@@ -21,6 +21,11 @@ class MeRecord(TypedDict, total=False):
     Email: str | None
     CurrentDivision: int | None  # the division the login last used in the web UI
     ServerTime: float | None  # Exact's clock, for doctor's clock check
+    # The login's home company, and whether it is a client's user (not the firm's): doctor's check
+    # that the portal's connection was not consented as another Exact user.
+    IsClientUser: bool | None
+    DivisionCustomerName: str | None
+    DivisionCustomerVatNumber: str | None
 
 
 class DivisionRecord(TypedDict, total=False):

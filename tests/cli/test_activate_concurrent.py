@@ -54,6 +54,7 @@ def test_two_concurrent_activations_of_one_division_conflict(
                 name,
                 "--division",
                 str(division),
+                "--force",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -129,6 +129,8 @@ def test_a_hostile_division_name_is_visible_in_tables_and_messages(world, cli, i
     assert names[division] == hostile
 
     assert cli("client", "add", "Klant", "--access-granted").exit_code == 0
-    activated = cli("exact", "activate", "--client", "Klant", "--division", str(division))
+    activated = cli(
+        "exact", "activate", "--client", "Klant", "--division", str(division), "--force"
+    )
     assert activated.exit_code == 0, activated.stderr
     assert_inert(activated.stdout + activated.stderr)

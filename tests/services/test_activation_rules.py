@@ -5,6 +5,8 @@ Pure functions: no store, no Exact, no files; every row builds its `Case` from p
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from exactlink.models import Activation, Client, Connection, Division, Portal
@@ -16,18 +18,19 @@ CONN = 1  # the portal's connection
 OTHER_CONN = 2  # an earlier connection of the same portal
 ME = 10  # the client under judgement
 OTHER = 11  # another client of the portal
+VAT = "NL123456782B01"  # the client's and every listed division's: the identity rule agrees
 PORTAL = Portal(*([None] * len(Portal._fields)))._replace(id=1, name="Kantoor", email="k@x.nl")
 
 
 def client(*, granted: bool = True, division: int | None = None) -> Client:
     return Client(
-        ME, 1, "Bakkerij", None, None, None, False,
+        ME, 1, "Bakkerij", None, VAT, None, False,
         "2026-01-01T00:00:00Z" if granted else None, "", "", division,
     )  # fmt: skip
 
 
 def div(code: int, *, status: int = 1, blocking: int = 0) -> Division:
-    return Division(code, f"Adm {code}", 1, None, None, None, status, blocking, True, "NL", "")
+    return Division(code, f"Adm {code}", 1, None, VAT, None, status, blocking, True, "NL", "")
 
 
 def act(division: int, connection_id: int = CONN, by: str = "vat") -> Activation:
@@ -82,7 +85,51 @@ DIVISION_RULES = [
     (r.refuse_without_overwrite, case(current=act(200), overwrite=True), 100, None),
     (r.refuse_without_overwrite, case(own_link=own_link(), overwrite=True), 100, None),
     (r.refuse_without_overwrite, case(), 100, None),
+    (r.refuse_practice, case(practice=frozenset({100})), 100, c.CAUSE_PRACTICE),
+    (r.refuse_practice, case(practice=frozenset({100}), force=True), 100, None),
+    (r.refuse_practice, case(practice=frozenset({100})), 200, None),
+    (r.refuse_practice, case(client=None, practice=frozenset({100})), 100, None),
 ]
+
+
+def named(name: str, vat: str | None = None, coc: str | None = None) -> Client:
+    return client()._replace(name=name, vat=vat, coc=coc)
+
+
+def listed(name: str, vat: str | None = None, coc: str | None = None) -> dict[int, Division]:
+    return {
+        100: div(100)._replace(description=name, customer_name=None, vat_number=vat, coc_number=coc)
+    }
+
+
+# the identity rule on a hand-picked division: (client, division, cause or None, the check)
+IDENTITY = [
+    (named("Bakkerij", VAT), listed("Iets Anders", VAT), None, "strong"),  # the number decides
+    (named("Bakkerij", VAT), listed("Bakkerij", "NL004495445B01"), c.CAUSE_MISMATCH, "mismatch"),
+    (named("Bakkerij"), listed("Bakkerij B.V."), None, "strong"),
+    (named("Bakkerij Jansen Holding"), listed("Bakkerij Jansen B.V."), None, "weak"),
+    (named("Slagerij Pieters"), listed("Garage Willems"), c.CAUSE_MISMATCH, "mismatch"),
+    (named("X", coc="12345678"), listed("Y", coc="87654321"), c.CAUSE_MISMATCH, "mismatch"),
+    (named("X", coc="0403170701"), listed("Y", vat="BE0403170701"), None, "strong"),  # KBO = BE VAT
+]
+
+
+@pytest.mark.parametrize(("who", "divisions", "cause", "result"), IDENTITY)
+def test_a_hand_picked_division_is_compared_with_the_client(who, divisions, cause, result):
+    the_case = case(client=who, divisions=divisions)
+    verdict = r.check_identity(the_case, r.Target(100, "manual", None, divisions[100]))
+    if cause is None:
+        assert verdict is None
+    else:
+        assert (verdict.kind, verdict.cause) == (r.REFUSE, cause)
+        assert verdict.identity["differs"] and "--force" in verdict.fix
+    decided = r.decide(replace(the_case, division=100))
+    assert (decided.identity or {}).get("result") == result
+    assert bool(decided.warnings) == (result == "weak")
+    # matching's own picks are not second-guessed, and --force passes a mismatch with a warning
+    assert r.check_identity(the_case, r.Target(100, "vat", 100.0, divisions[100])) is None
+    forced = r.decide(replace(the_case, division=100, force=True))
+    assert forced.kind == r.LINK and bool(forced.warnings) == (result != "strong")
 
 
 @pytest.mark.parametrize(("rule", "the_case", "code", "cause"), DIVISION_RULES)

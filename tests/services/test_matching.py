@@ -126,3 +126,24 @@ def test_ten_thousand_by_ten_thousand_is_fast():
     out = match_clients(clients, divs)
     assert time.process_time() - start < 10
     assert sum(1 for m in out.values() if m.outcome == MATCHED) >= 9_000
+
+
+def test_the_same_answers_with_and_without_numpy(monkeypatch):
+    """At firm scale (2,000 x 2,000, typos and look-alikes) numpy must change nothing: the old
+    uint8 ``cdist`` path wrapped around and turned matches into "missing"."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_matching import build
+
+    from exactlink.services.matching import MATCHED, match_clients
+
+    clients, divs, expected = build(2000, 2000, 7)
+    with_numpy = match_clients(clients, divs)
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` now raises ImportError
+    without = match_clients(clients, divs)
+    assert with_numpy == without
+    matched = [m for m in without.values() if m.outcome == MATCHED]
+    assert len(matched) > 1500
+    assert all(m.division == expected[m.client_id][1] for m in matched)

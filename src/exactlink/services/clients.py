@@ -1,8 +1,11 @@
 """Client accounts of a portal: add, list, show, update, remove, record the access grant.
 
-A client is *pending* until it has added the portal's e-mail address in *Toegangsbeheer* (access
-management) of its own Exact Online account, *granted* once the firm recorded that, and *active*
-once linked to an administration (``exact activate``).
+A client is *pending* until it has given the firm access: the portal's e-mail address added in
+*Toegangsbeheer* (access management), the portal's own access step (not a screen of Exact), and
+in Exact Online the firm linked as its accountant (*Koppel mijn accountant*); *granted* once the
+firm recorded that (``client access``), and *active* once linked to an administration
+(``exact activate``). One company, one client: a VAT or KvK/KBO number another client of the
+portal has is refused.
 
 Adding is idempotent: the same data again is a success that writes nothing; other data for an
 existing name is a Conflict unless ``update``. Fields not given (None) are left out of the
@@ -163,9 +166,48 @@ def require_billing(portal: Portal) -> None:
 def pending_hint(portal: Portal, client: Client) -> str:
     """What to ask a pending client, and the command that records its answer."""
     return _(
-        "Ask the client to add {email} in Toegangsbeheer (access management) of its own Exact"
-        " Online account, then run `exactlink client access {arguments}`."
+        "Ask the client to give the firm access: in the portal's Toegangsbeheer (access"
+        " management) add {email}, and in Exact Online link the firm as its accountant (Koppel"
+        " mijn accountant / Link my accountant). Then record it: `exactlink client access"
+        " {arguments}`."
     ).format(email=portal.email, arguments=arguments(client.name, "--granted"))
+
+
+def _numbers(vat: str | None, coc: str | None) -> dict[str, str]:
+    """A client's company numbers as comparable keys (a Belgian VAT number is ``BE`` + KBO)."""
+    keys = {}
+    if vat:
+        keys[f"vat:{vat}"] = vat
+        if vat.startswith("BE") and vat[2:].isdigit():
+            keys[f"coc:{vat[2:]}"] = vat
+    if coc:
+        keys[f"coc:{coc}"] = coc
+    return keys
+
+
+def refuse_taken_numbers(
+    store: Store, portal: Portal, client_id: int | None, vat: str | None, coc: str | None
+) -> None:
+    """Inside the transaction: a VAT or KvK/KBO number another client of the portal has is a
+    Conflict (exit 4): one company is one client, or matching could never tell them apart."""
+    wanted = _numbers(vat, coc)
+    if not wanted:
+        return
+    for other in store.clients.list(portal.id):
+        shared = wanted.keys() & _numbers(other.vat, other.coc).keys()
+        if other.id == client_id or not shared:
+            continue
+        number = wanted[min(shared)]
+        raise Conflict(
+            _("Client '{other}' of this portal already has the number {number}.").format(
+                other=other.name, number=number
+            ),
+            hint=_(
+                "One company is one client: check the number, or change or remove '{other}'"
+                " first (`exactlink client update` / `exactlink client remove`)."
+            ).format(other=other.name),
+            details={"client": other.name, "number": number},
+        )
 
 
 def now() -> str:
@@ -248,6 +290,14 @@ def add_client(
         check_portal(store, portal)
         existing = store.clients.get(portal.id, name)
         plan = plan_change(portal, existing, fields, update=update, conflict=conflict)
+        if plan.action != "unchanged":
+            refuse_taken_numbers(
+                store,
+                portal,
+                existing.id if existing else None,
+                fields.get("vat"),
+                fields.get("coc"),
+            )
         if existing is None:
             row = columns(fields, now())
             client = store.clients.insert(portal.id, name=name, **row)
@@ -331,6 +381,7 @@ def update_client(
             changes["name"] = renamed
         if not changes:
             return ClientChange(client, "unchanged", False)
+        refuse_taken_numbers(store, portal, client.id, changes.get("vat"), changes.get("coc"))
         return _apply(store, portal, client, changes)
 
 

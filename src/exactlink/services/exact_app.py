@@ -307,3 +307,25 @@ def client_secret(secrets: SecretsLike) -> str:
             ),
         )
     return secret
+
+
+DIVISIONS_MAX_AGE_KEY = "exact.divisions_max_age_minutes"
+DIVISIONS_MAX_AGE_MINUTES = 15.0
+
+
+def divisions_max_age(config: ConfigLike) -> float:
+    """How old (seconds) the cached division list may be before activate and doctor fetch it
+    again: ``exact.divisions_max_age_minutes`` (default 15; 0 fetches every time)."""
+    value = config.get(DIVISIONS_MAX_AGE_KEY, DIVISIONS_MAX_AGE_MINUTES)
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        minutes = -1.0
+    if minutes < 0 or minutes != minutes:
+        raise InvalidInput(
+            _("{key} must be a number of minutes (0 or more), not '{value}'.").format(
+                key=DIVISIONS_MAX_AGE_KEY, value=value
+            ),
+            hint=_("Fix it in config.toml (default 15)."),
+        )
+    return minutes * 60.0

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["app"]
 
 
+def divisions_max_age(ctx: AppContext) -> float:
+    """Seconds the cached division list stays fresh (config exact.divisions_max_age_minutes)."""
+    from exactlink.services.exact_app import divisions_max_age as configured
+
+    return configured(ctx.config)
+
+
 def _port_factory(ctx: AppContext, portal: Any) -> Any:
     """Builds the portal's Exact client on first use, and only once."""
     from functools import cache
@@ -152,6 +159,22 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
     from exactlink.services.matching import BY_MANUAL
 
     where = f"{outcome.division} ({outcome.division_name})"
+    if outcome.check is not None:
+        check = outcome.check
+        ctx.out.info(
+            _(
+                "Check of administration {code} against the client: {result} (VAT {vat},"
+                " KvK/KBO {coc}, name similarity {score:g})."
+            ).format(
+                code=outcome.division,
+                result=check["result"],
+                vat=check["vat"],
+                coc=check["coc"],
+                score=check["name_score"],
+            )
+        )
+    for warning in outcome.warnings:
+        ctx.out.warn(warning)
     if outcome.outcome == service.ACTIVATED:
         how = outcome.matched_by or BY_MANUAL
         ctx.out.success(
@@ -206,6 +229,14 @@ def exact_activate(
         bool,
         typer.Option("--all", help="Every granted client not active yet, matched automatically."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Link a hand-picked administration even when it is the firm's own or its VAT, "
+            "KvK/KBO number or name differs from the client's.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Match and check, but probe and store nothing.")
     ] = False,
@@ -217,7 +248,9 @@ def exact_activate(
 
     Without --division the client is matched: VAT number, then KvK/KBO, then the name. With no
     unique match a terminal shows the candidates to pick from; a script gets them with exit 3.
-    Archived, blocked and HQ administrations are refused. One call in the administration proves
+    Archived, blocked and HQ administrations are refused. A code given with --division is
+    checked against the client: the firm's own administration, or a VAT, KvK/KBO number or name
+    that differs, is refused (exit 4) unless --force; a weak match is warned about. One call in the administration proves
     the connection reaches it before anything is stored. The same activation again changes nothing.
 
     --all activates every granted client at once and prints one result per client (exit 0 when
@@ -231,9 +264,9 @@ def exact_activate(
     ctx = app_context(typer_ctx)
     code = service.parse_division(division)
     if all_clients:
-        if client or code is not None or overwrite:
+        if client or code is not None or overwrite or force:
             raise UsageError(
-                _("--all cannot be combined with --client, --division or --overwrite."),
+                _("--all cannot be combined with --client, --division, --overwrite or --force."),
                 hint=_("Activate single clients with `exactlink exact activate --client NAME`."),
             )
         _activate_all(ctx, dry_run)
@@ -253,8 +286,10 @@ def exact_activate(
         _port_factory(ctx, portal),
         division=code,
         overwrite=overwrite,
+        force=force,
         dry_run=dry_run,
         choose=choose,
+        max_age=divisions_max_age(ctx),
     )
     _describe(ctx, outcome)
     ctx.out.result("success", outcome.to_dict())
@@ -272,6 +307,7 @@ def _activate_all(ctx: AppContext, dry_run: bool) -> None:
             _port_factory(ctx, portal),
             dry_run=dry_run,
             progress=bar.update if bar else None,
+            max_age=divisions_max_age(ctx),
         )
     finally:
         if bar:

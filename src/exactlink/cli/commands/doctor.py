@@ -25,7 +25,17 @@ def doctor_inputs(ctx: AppContext) -> Inputs:
         app=ctx.exact_app,
         client_secret=lambda: client_secret(ctx.secrets),
         port=lambda portal: ctx.exact(portal),
+        max_age=_max_age(ctx),
     )
+
+
+def _max_age(ctx: AppContext) -> float:
+    from exactlink.services.exact_app import DIVISIONS_MAX_AGE_MINUTES, divisions_max_age
+
+    try:
+        return divisions_max_age(ctx.config)
+    except Exception:  # an unreadable config is the config check's ✗, not a crash here
+        return DIVISIONS_MAX_AGE_MINUTES * 60.0
 
 
 def run_doctor(ctx: AppContext, client: str | None, division: int | None) -> Report:
@@ -56,6 +66,12 @@ def doctor(
         str | None,
         typer.Option("--division", help="Diagnose this administration (division code)."),
     ] = None,
+    all_clients: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Diagnose every client of the portal: one line per client with a problem."
+        ),
+    ] = False,
 ) -> None:
     """Diagnose the set-up, with the fix for each problem.
 
@@ -64,6 +80,10 @@ def doctor(
     Online menu path in Dutch and English. At most one current/Me, one division list and one
     probe are made, so doctor never pushes Exact's error limit. Exit 0 when nothing is ✗,
     10 otherwise; --json prints the whole checklist either way.
+
+    --all checks the whole firm in one run: one current/Me, the division list (cached while
+    fresh), and at most one probe per administration in doubt. It prints one line per client with
+    a problem, grouped by cause with the fix, and the totals; --json gives every client.
     """
     from exactlink.cli.context import app_context
     from exactlink.errors import DoctorProblems
@@ -72,6 +92,16 @@ def doctor(
 
     ctx = app_context(typer_ctx)
     code = parse_division(division)
+    if all_clients:
+        if client or code is not None:
+            from exactlink.errors import UsageError
+
+            raise UsageError(
+                _("--all cannot be combined with --client or --division."),
+                hint=_("Diagnose one client with `exactlink doctor --client NAME`."),
+            )
+        _doctor_all(ctx)
+        return
     report = run_doctor(ctx, client, code)
     if ctx.json:
         ctx.out.json(report.to_dict())
@@ -93,3 +123,70 @@ def doctor(
 def doctor_dict(ctx: AppContext, client: str | None, division: int | None) -> dict[str, Any]:
     """The report as the support bundle embeds it."""
     return run_doctor(ctx, client, division).to_dict()
+
+
+def _doctor_all(ctx: AppContext) -> None:
+    from exactlink.errors import DoctorProblems
+    from exactlink.i18n import _, ngettext
+    from exactlink.services.doctor.firm import diagnose_all
+
+    firm = diagnose_all(doctor_inputs(ctx))
+    if ctx.json:
+        ctx.out.json(firm.to_dict())
+        if not firm.ok:
+            raise typer.Exit(DoctorProblems.exit_code)
+        return
+    render_firm(ctx, firm)
+    if not firm.ok:
+        n = firm.totals["fail"]
+        raise DoctorProblems(
+            ngettext(
+                "Doctor found a problem with {n} client.",
+                "Doctor found problems with {n} clients.",
+                n,
+            ).format(n=n)
+            if n
+            else _("Doctor found a problem with the firm's set-up."),
+            hint=_("Each group above names its fix; `exactlink doctor --client NAME` for one."),
+        )
+
+
+def render_firm(ctx: AppContext, firm: Any) -> None:
+    """The firm-wide lines that are not ✓, then one group per cause (its fix once, one line per
+    client), then the totals: a screen when all is well, the problems in full when not."""
+    from exactlink.i18n import _
+    from exactlink.services.doctor import FAIL, OK, SYMBOLS
+
+    styles = {OK: "ok", FAIL: "error"}
+    for check in firm.report.checks:
+        if check.status != OK:
+            ctx.out.check_line(
+                SYMBOLS[check.status],
+                styles.get(check.status, "warn"),
+                f"{check.id:<16} {check.message}",
+            )
+            if check.fix:
+                ctx.out.line(f"  {'':<16} → {check.fix}")
+    for cause, group in firm.by_cause.items():
+        ctx.out.line(f"{cause} ({len(group)})")
+        fixes = {c.fix for c in group if c.fix}
+        if len(fixes) == 1:
+            ctx.out.line(f"  → {fixes.pop()}")
+        for c in group:
+            where = f" [{c.division}]" if c.division is not None else ""
+            line = f"  {c.client}{where}: {c.message or cause}"
+            ctx.out.check_line(SYMBOLS[c.status], styles.get(c.status, "warn"), line)
+    totals = firm.totals
+    ctx.out.line(
+        _(
+            "{n} clients: {ok} fine, {warn} with a warning, {fail} with a problem; {p} probes."
+        ).format(
+            n=len(firm.clients),
+            ok=totals[OK],
+            warn=totals["warn"],
+            fail=totals[FAIL],
+            p=firm.probes,
+        )
+    )
+    if firm.ok and not firm.problems:
+        ctx.out.success(_("All clients are linked and reachable."))

@@ -24,7 +24,11 @@ from exactlink.services.activation.causes import (
     REFUSED,
     WOULD_ACTIVATE,
 )
-from exactlink.services.activation.divisions import fetch_divisions, portal_connection
+from exactlink.services.activation.divisions import (
+    DEFAULT_MAX_AGE,
+    current_divisions,
+    portal_connection,
+)
 from exactlink.services.activation.facts import Facts, read_facts
 from exactlink.services.activation.results import (
     BulkResult,
@@ -35,7 +39,6 @@ from exactlink.services.activation.results import (
 )
 from exactlink.services.activation.rules import ASK, DONE, Verdict, decide, screen
 from exactlink.services.activation.single import probe_division, record_activation
-from exactlink.services.ports import ExactPort
 
 if TYPE_CHECKING:
     from exactlink.adapters.store import Store
@@ -50,15 +53,22 @@ def activate_all(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    max_age: float = DEFAULT_MAX_AGE,
 ) -> BulkResult:
-    """Activate every granted client that is not active yet, matched automatically."""
+    """Activate every granted client that is not active yet, matched automatically.
+
+    The division list comes from the cache while it is fresh (``max_age`` seconds), so a run that
+    changes nothing makes no list call: at 5,000 administrations the list's pages alone exceed
+    Exact's 60 calls a minute. A client left without a match in a cached list is reported as such;
+    `exact divisions --refresh` (or the single `exact activate --client`, which refetches for what
+    it needs) picks up a grant made since.
+    """
     conn = portal_connection(store, portal)
-    port = port_factory()
-    divisions = fetch_divisions(store, portal, conn, port)
+    divisions, _fetched = current_divisions(store, portal, conn, port_factory, max_age=max_age)
     clients = store.clients.list(portal.id)
     facts = read_facts(store, portal, conn, divisions)
     outcomes, plan = judge_all(clients, facts)
-    run = _Run(port, dry_run, progress)
+    run = _Run(port_factory, dry_run, progress)
     proven = run.prove(plan, outcomes)
     if proven:
         _store(store, portal, conn, proven)
@@ -132,7 +142,7 @@ def _cause(exc: ExactRefused | RateLimited | NotConnected | ExactUnreachable) ->
 class _Run:
     """The probes of one run: one per planned client, none after the chain or Exact is gone."""
 
-    port: ExactPort
+    port: PortFactory
     dry_run: bool
     progress: Progress | None
     probes: int = 0
@@ -153,7 +163,7 @@ class _Run:
             return _matched(client, WOULD_ACTIVATE, verdict)
         try:
             self.probes += 1
-            probe_division(self.port, verdict.code)
+            probe_division(self.port(), verdict.code)
         except (ExactRefused, RateLimited, NotConnected, ExactUnreachable) as exc:
             cause = _cause(exc)
             if cause == CAUSE_UNREACHABLE:  # every later probe would fail the same way

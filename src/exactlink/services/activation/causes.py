@@ -42,6 +42,12 @@ CAUSE_OWN_LINK = "needs_overwrite"
 CAUSE_RATE_LIMITED = "rate_limited"
 CAUSE_UNREACHABLE = "unreachable"
 CAUSE_REFUSED = "refused"
+CAUSE_PRACTICE = "own_practice"  # the firm's own administration, not a client's
+CAUSE_MISMATCH = "division_mismatch"  # a hand-picked division whose numbers or name differ
+CAUSE_NOT_ACTIVATED = "not_activated"  # granted, its administration listed, never activated
+CAUSE_STALE_ACTIVATION = "activation_mismatch"  # activated where the numbers or name now differ
+CAUSE_HIDDEN = "archived_or_removed"
+CAUSE_OTHER_USER = "other_exact_user"  # the consent was given as another Exact user  # answers, yet system/Divisions leaves it out
 # Not in the connection's list: the caller finds out why (another portal's, or never granted).
 CAUSE_UNLISTED = "not_listed"
 
@@ -49,19 +55,42 @@ CAUSE_UNLISTED = "not_listed"
 def fix_not_granted() -> str:
     return _(
         "Grant the app this administration: Mijn Exact Online > Beveiligingscentrum > Machtigingen"
-        " voor mijn apps > (the app) > Administraties beheren (My Exact Online > Security Center >"
-        " Permissions for my apps > Manage administrations), move it to Geselecteerde"
-        " administraties (Selected administrations) and save; then `exactlink exact divisions"
-        " --refresh`."
+        " voor mijn apps > Administraties beheren (My Exact Online > Security Center > Permissions"
+        " for my apps > Manage administrations), or Import/Export > Appmachtigingen (App"
+        " permissions); tick it, or Alle huidige en toekomstige administraties (All current and"
+        " future administrations), and save; then `exactlink exact divisions --refresh`."
     )
 
 
 def fix_no_access() -> str:
     return _(
-        "Give the firm's Exact login access to the client's company: on the user card,"
-        " Administraties: Toegangsrechten (Companies: Access rights), or have the client link the"
-        " firm through Accountant koppelen (Link to my accountant); then `exactlink exact"
+        "Give the firm's Exact user access to the client's company: on the user card, Monitor >"
+        " Administraties: Toegangsrechten (Companies: Access rights); then `exactlink exact"
         " divisions --refresh`."
+    )
+
+
+def fix_not_linked() -> str:
+    return _(
+        "The client links the firm in Exact Online: Koppel mijn accountant (Link my"
+        " accountant); the firm then sees the company under Externe administraties (External"
+        " administrations). Then `exactlink exact divisions --refresh`."
+    )
+
+
+def fix_license() -> str:
+    return _(
+        "Some client licences (Exact Online Premium) are reported unreachable through an"
+        " accountant's login even when linked: connect the client with a login of its own"
+        " licence (`exactlink exact connect --client NAME`)."
+    )
+
+
+def fix_other_user() -> str:
+    return _(
+        "The consent was given in a browser logged in to Exact as another user. Connect again"
+        " with the firm's own login: `exactlink exact connect` (the authorize URL forces a"
+        " login, so the browser's other Exact session is not used)."
     )
 
 
@@ -96,16 +125,25 @@ def fix_hq() -> str:
 
 def fix_app_scope() -> str:
     return _(
-        "The app's scopes do not cover this data: complete the app's Data & Security Review in"
-        " the Exact Online App Store (or use an app registered under a developer license)."
+        'The app lacks a scope for this data (Exact answers "Application Scope Violated"):'
+        " add the scope to the app's registration in the Exact Online App Store (Scopes), then"
+        " connect again: `exactlink exact connect`."
     )
 
 
 def fix_no_rights() -> str:
     return _(
-        "Give the login a role with rights on the client's administration (Toegangsrechten"
-        " / Access rights), then try again."
+        "Give the firm's Exact user a role with rights on the client's administration: on the"
+        " user card, Monitor > Administraties: Toegangsrechten (Companies: Access rights); then"
+        " try again."
     )
+
+
+def fix_force(code: int) -> str:
+    return _(
+        "Check the code with `exactlink exact divisions`; if it really is this client's"
+        " administration, run the command again with --division {code} --force."
+    ).format(code=code)
 
 
 def fix_reconnect() -> str:

@@ -59,6 +59,43 @@ def fetch_divisions(
     return sorted(divisions, key=lambda d: d.code)
 
 
+DEFAULT_MAX_AGE = 15 * 60.0  # seconds; config exact.divisions_max_age_minutes
+
+
+def is_fresh(divisions: list[Division], max_age: float, now: float | None = None) -> bool:
+    """A cached list younger than ``max_age`` seconds (its fetch time is in every row)."""
+    import time
+    from datetime import datetime
+
+    if not divisions or max_age <= 0:
+        return False
+    try:
+        at = datetime.fromisoformat(min(d.fetched_at for d in divisions).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    age = (time.time() if now is None else now) - at.timestamp()
+    return 0 <= age <= max_age
+
+
+def current_divisions(
+    store: Store,
+    portal: Portal,
+    conn: Connection,
+    port_factory: PortFactory,
+    *,
+    max_age: float = DEFAULT_MAX_AGE,
+) -> tuple[list[Division], bool]:
+    """The cached list while it is fresh, else fetched (all pages); and whether it was fetched.
+
+    Exact allows 60 calls a minute per division (§5.1) and the list is paged by 60: at 5,000
+    administrations its pages alone exceed that, so runs within ``max_age`` share one fetch.
+    """
+    cached = store.divisions.list(conn.id)
+    if is_fresh(cached, max_age):
+        return cached, False
+    return fetch_divisions(store, portal, conn, port_factory()), True
+
+
 def client_names(store: Store, portal: Portal) -> dict[int, str]:
     return {c.id: c.name for c in store.clients.list(portal.id)}
 

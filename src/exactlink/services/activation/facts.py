@@ -37,6 +37,21 @@ def by_code(divisions: Iterable[Division]) -> dict[int, Division]:
     return {d.code: d for d in divisions}
 
 
+def practice_divisions(
+    portal: Portal, conn: Connection, divisions: Iterable[Division]
+) -> frozenset[int]:
+    """The firm's own administration: where the firm's login starts (``Me.CurrentDivision`` at
+    connect; Exact opens an accountant's login in its practice) and any division carrying the
+    portal's own VAT number."""
+    from exactlink.services.matching import vat_key
+
+    own = {conn.current_division} if conn.current_division is not None else set()
+    firm_vat = vat_key(portal.vat)
+    if firm_vat:
+        own |= {d.code for d in divisions if vat_key(d.vat_number, d.country) == firm_vat}
+    return frozenset(own)
+
+
 def read_facts(
     store: Store, portal: Portal, conn: Connection, divisions: Iterable[Division]
 ) -> Facts:
@@ -51,5 +66,12 @@ def read_facts(
     own_links = {
         c.client_id: c for c in store.connections.list(portal.id) if c.client_id is not None
     }
-    base = Case(portal=portal, connection_id=conn.id, divisions=by_code(divisions), holders=holders)
+    listed = by_code(divisions)
+    base = Case(
+        portal=portal,
+        connection_id=conn.id,
+        divisions=listed,
+        holders=holders,
+        practice=practice_divisions(portal, conn, listed.values()),
+    )
     return Facts(base, activations, own_links)

@@ -82,6 +82,8 @@ class Outcome:
     candidates: list[matching.Candidate] = field(default_factory=list)
     replaced: dict[str, Any] | None = None
     changed: bool = False
+    check: dict[str, Any] | None = None  # a hand-picked division compared with the client
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -107,6 +109,10 @@ class Outcome:
             data["candidates"] = [c.to_dict() for c in self.candidates]
         if self.replaced:
             data["replaced"] = self.replaced
+        if self.check is not None:
+            data["check"] = self.check
+        if self.warnings:
+            data["warnings"] = self.warnings
         return data
 
 

@@ -24,8 +24,12 @@ each from the reference):
    inactive and blocked divisions (``Status``/``BlockingStatus``, §4.3) are refused, before any
    call to Exact;
 5. a division held by another client is refused, even with ``--overwrite``;
-6. the same activation again is done; a client with its own link (``exact connect --client``) or
-   active on another division needs ``--overwrite`` (the portal's *Overschrijven*).
+6. the same activation again is done;
+7. the firm's own practice administration, and a hand-picked division whose VAT, KvK/KBO number
+   or name disagrees with the client's (`identity`), are refused unless ``--force``; a weaker
+   match passes with a warning;
+8. a client with its own link (``exact connect --client``) or active on another division needs
+   ``--overwrite`` (the portal's *Overschrijven*).
 """
 
 from __future__ import annotations
@@ -42,16 +46,20 @@ from exactlink.services.activation.causes import (
     CAUSE_BLOCKED,
     CAUSE_HQ,
     CAUSE_INACTIVE,
+    CAUSE_MISMATCH,
     CAUSE_OWN_LINK,
     CAUSE_PENDING,
+    CAUSE_PRACTICE,
     CAUSE_TAKEN,
     CAUSE_UNLISTED,
     HQ_CODE_FLOOR,
     fix_archived,
     fix_blocked,
+    fix_force,
     fix_hq,
     fix_inactive,
 )
+from exactlink.services.activation.identity import MISMATCH, compare
 from exactlink.services.clients import pending_hint
 from exactlink.services.matching import (
     AMBIGUOUS,
@@ -95,6 +103,9 @@ class Case:
     match: Match | None = None  # else matching's answer
     overwrite: bool = False
     keep_active: bool = False  # --all: only clients not active on this connection yet
+    practice: frozenset[int] = frozenset()  # the firm's own administration(s)
+    force: bool = False  # --force: a practice or mismatching division on purpose
+    picked: bool = False  # the person picked it from the list of names (the chooser)
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ class Verdict:
     holder: str | None = None  # REFUSE division_taken: the client holding the division
     replaces_activation: Activation | None = None  # OVERWRITE: what is replaced
     replaces_link: Connection | None = None
+    identity: Mapping[str, object] | None = None  # a hand-picked division compared (identity)
+    warnings: tuple[str, ...] = ()
 
     @property
     def code(self) -> int:
@@ -394,6 +407,58 @@ def allow(case: Case, target: Target) -> Verdict:
     )
 
 
+# -- 7: is it really the client's? --------------------------------------------------------------
+def refuse_practice(case: Case, target: Target) -> Verdict | None:
+    """The firm's own practice administration is never a client's (unless ``--force``)."""
+    if case.client is None or case.force or target.code not in case.practice:
+        return None
+    return _refuse(
+        target,
+        CAUSE_PRACTICE,
+        _(
+            "Administration {code} ({name}) is the firm's own practice administration, not"
+            " client '{client}'s."
+        ).format(
+            code=target.code,
+            name=target.division.description if target.division else "?",
+            client=case.client.name,
+        ),
+        fix_force(target.code),
+    )
+
+
+def check_identity(case: Case, target: Target) -> Verdict | None:
+    """A hand-picked division whose VAT, KvK/KBO number or name differs is refused (``--force``
+    passes it); matching's own picks were chosen on that evidence already."""
+    if case.client is None or target.by != BY_MANUAL or target.division is None:
+        return None
+    identity = compare(case.client, target.division)
+    if case.force or case.picked or identity.strength != MISMATCH:
+        return None
+    refusal = _refuse(
+        target,
+        CAUSE_MISMATCH,
+        _("Administration {code} ({name}) does not look like client '{client}'s: {what}.").format(
+            code=target.code,
+            name=target.division.description,
+            client=case.client.name,
+            what="; ".join(identity.differences()),
+        ),
+        fix_force(target.code),
+    )
+    return replace(refusal, identity=identity.to_dict())
+
+
+def with_identity(case: Case, target: Target, verdict: Verdict) -> Verdict:
+    """An allowed hand-picked division carries its comparison, and a warning when it is weak
+    (or forced past a mismatch or the practice rule)."""
+    if case.client is None or target.by != BY_MANUAL or target.division is None:
+        return verdict
+    identity = compare(case.client, target.division)
+    warnings = identity.warnings(practice=target.code in case.practice)
+    return replace(verdict, identity=identity.to_dict(), warnings=warnings)
+
+
 Rule = Callable[[Case, Target], Verdict | None]
 
 # The order is part of the rules: what is known locally first, the cheapest explanation first.
@@ -405,6 +470,8 @@ RULES: tuple[Rule, ...] = (
     refuse_blocked,
     refuse_taken,
     already_done,
+    refuse_practice,
+    check_identity,
     refuse_without_overwrite,
 )
 
@@ -420,5 +487,5 @@ def decide(case: Case) -> Verdict:
     for rule in RULES:
         verdict = rule(case, target)
         if verdict is not None:
-            return verdict
-    return allow(case, target)
+            return verdict if verdict.kind == REFUSE else with_identity(case, target, verdict)
+    return with_identity(case, target, allow(case, target))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from exactlink.errors import Cancelled, Conflict, ExactlinkError, ExactRefused, NotFound
 from exactlink.i18n import _
@@ -22,8 +22,10 @@ from exactlink.services import matching
 from exactlink.services.activation.causes import (
     ACTIVATED,
     ALREADY_ACTIVE,
+    CAUSE_MISMATCH,
     CAUSE_NO_RIGHTS,
     CAUSE_OWN_LINK,
+    CAUSE_PRACTICE,
     CAUSE_TAKEN,
     CAUSE_UNLISTED,
     WOULD_ACTIVATE,
@@ -31,6 +33,8 @@ from exactlink.services.activation.causes import (
     fix_no_rights,
 )
 from exactlink.services.activation.divisions import (
+    DEFAULT_MAX_AGE,
+    current_divisions,
     fetch_divisions,
     portal_connection,
     unknown_division,
@@ -72,7 +76,9 @@ def refusal_error(verdict: Verdict) -> ExactlinkError:
         details["division"] = verdict.division
     if verdict.holder is not None:
         details["client"] = verdict.holder
-    if verdict.cause in (CAUSE_TAKEN, CAUSE_OWN_LINK):
+    if verdict.identity is not None:
+        details["check"] = dict(verdict.identity)
+    if verdict.cause in (CAUSE_TAKEN, CAUSE_OWN_LINK, CAUSE_PRACTICE, CAUSE_MISMATCH):
         return Conflict(message, hint=verdict.fix, details=details)
     return ExactRefused(message, hint=verdict.fix, details=details)
 
@@ -111,13 +117,16 @@ def activate_client(
     *,
     division: int | None = None,
     overwrite: bool = False,
+    force: bool = False,
     dry_run: bool = False,
     choose: Chooser | None = None,
+    max_age: float = DEFAULT_MAX_AGE,
 ) -> Outcome:
     """Link one client to its administration on the portal's connection.
 
     Raises NotFound (3: client, division, no unique match without ``choose``), Conflict (4: needs
-    ``--overwrite``, or the division is another client's), ExactRefused (6: pending client,
+    ``--overwrite``, the division is another client's, or a hand-picked division is the firm's
+    own or differs from the client without ``force``), ExactRefused (6: pending client,
     archived/blocked/HQ, or the probe refused), and the connection's own errors.
     """
     client = get_client(store, portal, name)
@@ -126,12 +135,13 @@ def activate_client(
         raise refusal_error(pending)
     conn = portal_connection(store, portal)
     get_port = cache(port_factory)
-    verdict, case = _judge(store, portal, conn, client, get_port, division, overwrite)
+    asked = Asked(division, overwrite, force, max_age)
+    verdict, case = _judge(store, portal, conn, client, get_port, asked)
     if verdict.kind == ASK and choose is not None:
         picked = choose(client, verdict.candidates, list(case.divisions.values()))
         if picked is None:
             raise Cancelled(_("No administration chosen."))
-        verdict = decide(replace(case, division=picked))
+        verdict = decide(replace(case, division=picked, picked=True))
     if verdict.cause == CAUSE_UNLISTED and verdict.division is not None:
         raise unknown_division(store, portal, conn, verdict.division)
     if verdict.kind in (ASK, REFUSE):
@@ -143,6 +153,8 @@ def activate_client(
         division_name=verdict.division_name,
         matched_by=verdict.matched_by,
         score=verdict.score,
+        check=dict(verdict.identity) if verdict.identity is not None else None,
+        warnings=list(verdict.warnings),
     )
     if verdict.kind == DONE:
         return outcome
@@ -155,28 +167,35 @@ def activate_client(
     return outcome
 
 
+class Asked(NamedTuple):
+    """What the person asked for: ``--division``, ``--overwrite``, ``--force``."""
+
+    division: int | None
+    overwrite: bool
+    force: bool
+    max_age: float
+
+
 def _judge(
     store: Store,
     portal: Portal,
     conn: Connection,
     client: Client,
     get_port: PortFactory,
-    division: int | None,
-    overwrite: bool,
+    asked: Asked,
 ) -> tuple[Verdict, Case]:
-    """The facts read (the list fetched when there is none), and the rules' verdict on them."""
-    divisions = store.divisions.list(conn.id)
-    fetched = not divisions
-    if fetched:
-        divisions = fetch_divisions(store, portal, conn, get_port())
-    match = matching.match_client(client, divisions) if division is None else None
+    """The facts read (the list fetched when it is missing or stale), and the rules' verdict."""
+    divisions, fetched = current_divisions(store, portal, conn, get_port, max_age=asked.max_age)
+    match = matching.match_client(client, divisions) if asked.division is None else None
     case = read_facts(store, portal, conn, divisions).case(
-        client, division=division, match=match, overwrite=overwrite
+        client, division=asked.division, match=match, overwrite=asked.overwrite, force=asked.force
     )
     verdict = decide(case)
-    if verdict.cause == CAUSE_UNLISTED and not fetched:
+    if (verdict.cause == CAUSE_UNLISTED or verdict.kind == ASK) and not fetched:
         # The cache may predate a grant made since: one list fetch, never a probe.
         fresh = fetch_divisions(store, portal, conn, get_port())
+        if asked.division is None:
+            case = replace(case, match=matching.match_client(client, fresh))
         case = replace(case, divisions=by_code(fresh))
         verdict = decide(case)
     return verdict, case

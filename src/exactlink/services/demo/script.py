@@ -64,7 +64,7 @@ def plan(
             [
                 _(
                     "The portal is the firm's own: clients add its e-mail address ({email}) in "
-                    "Toegangsbeheer of their Exact Online account."
+                    "the portal's Toegangsbeheer (access management)."
                 ).format(email=cast.firm_email)
             ],
         ),
@@ -74,8 +74,8 @@ def plan(
             [
                 _(
                     "clients.csv lists {count} clients (semicolons, as Excel writes it here). "
-                    "{pending} have not added the firm in Toegangsbeheer yet: they are imported as "
-                    "pending."
+                    "{pending} have not added the firm in the portal's Toegangsbeheer yet: they are "
+                    "imported as pending."
                 ).format(
                     count=len(cast.clients), pending=_(" and ").join(c.name for c in cast.pending)
                 )
@@ -86,8 +86,8 @@ def plan(
             ["client", "access", cast.grants_now.name, "--granted"],
             [
                 _(
-                    "{client} has now added {email} in Toegangsbeheer; record it so the client "
-                    "can be activated."
+                    "{client} has now added {email} in the portal's Toegangsbeheer; record it so the "
+                    "client can be activated."
                 ).format(client=cast.grants_now.name, email=cast.firm_email)
             ],
         ),

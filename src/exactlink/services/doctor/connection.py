@@ -11,7 +11,9 @@ from exactlink.exact_records import MeRecord
 from exactlink.i18n import _
 from exactlink.models import Connection, Portal
 from exactlink.services.activation import fix_reconnect, portal_connection
+from exactlink.services.activation.causes import CAUSE_OTHER_USER, fix_other_user
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session
+from exactlink.services.matching import vat_key
 
 CLOCK_WARN_SECONDS = 60.0
 CLOCK_FAIL_SECONDS = 300.0
@@ -46,7 +48,38 @@ def check_connection(s: Session, app: Any) -> None:
     )
     if site_ok:
         s.add("site", OK, _("The app and the connection use the same site."))
+    check_login(s, me)
     check_clock(s, me)
+
+
+def check_login(s: Session, me: MeRecord) -> None:
+    """The portal's connection must be the firm's login. A consent given in a browser logged in
+    to Exact as a client's user links that user instead: ``Me.IsClientUser``, or a home company
+    that is one of the portal's clients, shows it (the firm then sees one company, not all)."""
+    assert s.store is not None and s.portal is not None
+    home_vat = vat_key(me.get("DivisionCustomerVatNumber"))
+    owner = None
+    if home_vat:
+        owner = next(
+            (c for c in s.store.clients.list(s.portal.id) if vat_key(c.vat) == home_vat), None
+        )
+    if me.get("IsClientUser") is not True and owner is None:
+        s.add("login", OK, _("The connection is made with the firm's Exact login."))
+        return
+    s.add(
+        "login",
+        FAIL,
+        _(
+            "The portal's connection is made with {user}, a user of {company}{client}, not the"
+            " firm's own Exact login."
+        ).format(
+            user=me.get("UserName") or "?",
+            company=me.get("DivisionCustomerName") or _("a client's company"),
+            client=_(" (client '{name}')").format(name=owner.name) if owner else "",
+        ),
+        fix_other_user(),
+        cause=CAUSE_OTHER_USER,
+    )
 
 
 def _check_site(s: Session, conn: Connection, app: Any) -> None:

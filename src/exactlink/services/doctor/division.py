@@ -18,6 +18,7 @@ from exactlink.models import Division
 from exactlink.services import matching
 from exactlink.services.activation import (
     CAUSE_BLOCKED,
+    CAUSE_HIDDEN,
     CAUSE_HQ,
     CAUSE_LICENSE,
     CAUSE_NO_ACCESS,
@@ -25,12 +26,21 @@ from exactlink.services.activation import (
     CAUSE_UNLISTED,
     explain_refusal,
     fetch_divisions,
-    fix_no_access,
+    fix_archived,
     fix_no_rights,
-    fix_not_granted,
 )
+from exactlink.services.activation.divisions import is_fresh
 from exactlink.services.activation.facts import by_code
-from exactlink.services.activation.rules import REFUSE, Case, Verdict, decide, pick_division
+from exactlink.services.activation.rules import (
+    REFUSE,
+    Case,
+    Target,
+    Verdict,
+    decide,
+    pick_division,
+)
+from exactlink.services.doctor.activation import check_activation
+from exactlink.services.doctor.causes import CAUSE_NOT_LISTED, missing_cause
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session
 
 # Exact blocks after more than 10 errors an hour (§5.1): leave room for the person's own work.
@@ -46,39 +56,65 @@ def check_division(s: Session) -> None:
         # Without the list the rules can refuse only an HQ code (never listed, reference §4.2).
         early = decide(Case(division=s.code))
         if early.cause == CAUSE_HQ:
-            s.add("hq", FAIL, early.message or "", early.fix)
+            s.add("hq", FAIL, early.message or "", early.fix, cause=CAUSE_HQ)
             return
-    try:
-        s.divisions = fetch_divisions(s.store, s.portal, s.connection, s.port)
-    except ExactlinkError as exc:
-        s.add(
-            "division_listed",
-            FAIL,
-            _("system/Divisions could not be read: {error}").format(error=exc.message),
-            exc.hint,
-        )
+    if not read_divisions(s, need=s.code):
         return
-    listed = by_code(s.divisions)
-    if s.code is None and s.client is not None and not _matched(s, s.divisions):
+    if s.code is None and s.client is not None and not _matched(s):
         return
     if s.code is None:
         s.add(
             "division_listed",
             OK,
             _("{n} administrations reachable (system/Divisions, all pages).").format(
-                n=len(s.divisions)
+                n=len(s.divisions or [])
             ),
         )
         return
     s.report.division = s.code
+    listed = by_code(s.divisions or [])
     _check_state(s, listed, decide(Case(divisions=listed, division=s.code)))
+    check_activation(s, listed)
 
 
-def _matched(s: Session, divisions: list[Division]) -> bool:
-    """The client's division by matching, as activation picks it; a ✗ when there is none."""
-    assert s.client is not None
-    match = matching.match_client(s.client, divisions)
-    picked = pick_division(Case(client=s.client, divisions=by_code(divisions), match=match))
+def read_divisions(s: Session, *, need: int | None) -> bool:
+    """The list: the cached one while it is fresh and holds the division needed, else fetched
+    (all pages); False with a ✗ when Exact would not give it."""
+    assert s.store is not None and s.connection is not None and s.portal is not None
+    cached = s.store.divisions.list(s.connection.id)
+    if is_fresh(cached, s.inputs.max_age, s.inputs.now()) and (
+        need is None or need in {d.code for d in cached}
+    ):
+        s.divisions = cached
+        return True
+    try:
+        assert s.port is not None
+        s.divisions = fetch_divisions(s.store, s.portal, s.connection, s.port)
+    except ExactlinkError as exc:
+        cause, fix = explain_refusal(exc) if isinstance(exc, ExactRefused) else (None, exc.hint)
+        s.add(
+            "division_listed",
+            FAIL,
+            _("system/Divisions could not be read: {error}").format(error=exc.message),
+            fix,
+            cause=cause,
+        )
+        return False
+    s.fetched = True
+    return True
+
+
+def _matched(s: Session) -> bool:
+    """The client's division by matching, as activation picks it (a cached list that finds none
+    is fetched once more: it may predate a grant); a ✗ when there is none."""
+    assert s.client is not None and s.divisions is not None
+    picked = _pick(s)
+    if isinstance(picked, Verdict) and not s.fetched:
+        s.divisions = None
+        if not read_divisions(s, need=-1):
+            return False
+        picked = _pick(s)
+    divisions = s.divisions or []
     if not isinstance(picked, Verdict):
         s.code = picked.code
         s.add(
@@ -87,27 +123,19 @@ def _matched(s: Session, divisions: list[Division]) -> bool:
             _("Matched administration {code} by {by}.").format(code=picked.code, by=picked.by),
         )
         return True
-    shown = ", ".join(f"{c.division} {c.name} ({c.score:g})" for c in picked.candidates[:3])
-    s.add(
-        "division_listed",
-        FAIL,
-        _(
-            "None of the {n} administrations the connection can see is clearly the"
-            " client's{closest}. Either the app was not granted it, or the firm's"
-            " login has no access to the client's company."
-        ).format(
-            n=len(divisions),
-            closest=(_("; closest: {list}").format(list=shown) if shown else ""),
-        ),
-        _(
-            "{granted} Or: {access} Then run `exactlink doctor --client {name} --division CODE` once the code is known."
-        ).format(
-            granted=fix_not_granted(),
-            access=fix_no_access(),
-            name=shlex.quote(s.client.name),
-        ),
-    )
+    cause, message, fix = missing_cause(s.client, picked, len(divisions))
+    if cause == CAUSE_NOT_LISTED:
+        fix = _("{fix} Then run `exactlink doctor --client {name}` again.").format(
+            fix=fix, name=shlex.quote(s.client.name)
+        )
+    s.add("division_listed", FAIL, message, fix, cause=cause)
     return False
+
+
+def _pick(s: Session) -> Target | Verdict:
+    assert s.client is not None and s.divisions is not None
+    match = matching.match_client(s.client, s.divisions)
+    return pick_division(Case(client=s.client, divisions=by_code(s.divisions), match=match))
 
 
 def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> None:
@@ -116,6 +144,9 @@ def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> N
     if verdict.cause == CAUSE_UNLISTED:
         s.add("division_listed", FAIL, verdict.message or "", _("The probe below tells which."))
         probe(s, explained=False)
+        found = s.report.get("probe")
+        if found is not None and found.status == OK:
+            hidden(s)
         return
     s.add(
         "division_listed",
@@ -125,7 +156,7 @@ def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> N
         ),
     )
     if verdict.kind == REFUSE:
-        s.add("division_state", FAIL, verdict.message or "", verdict.fix)
+        s.add("division_state", FAIL, verdict.message or "", verdict.fix, cause=verdict.cause)
         probe(s, explained=True)
         return
     s.add("division_state", OK, _("Active and not blocked."))
@@ -184,7 +215,7 @@ def _probe_once(s: Session) -> bool:
             CAUSE_LICENSE: _("The license of administration {code} is blocked or has expired."),
         }
         message = messages.get(cause, _("Exact refused administration {code}: {error}"))
-        s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix)
+        s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix, cause=cause)
         return False
     except ExactlinkError as exc:  # rate limited, the chain died, Exact unreachable
         s.add("probe", FAIL, exc.message, exc.hint)
@@ -240,3 +271,18 @@ def check_rate_limit(s: Session) -> None:
                 n=state.daily_remaining, limit=state.daily_limit or "?", code=s.code
             ),
         )
+
+
+def hidden(s: Session) -> None:
+    """Exact answers inside the division, yet ``system/Divisions`` leaves it out: it is archived
+    and the list hides archived administrations (reference §6.3), or it was removed since."""
+    s.add(
+        "division_state",
+        FAIL,
+        _(
+            "Administration {code} answers but is not in system/Divisions: it is archived or"
+            " removed (Exact leaves archived administrations out of the list), not a missing match."
+        ).format(code=s.code),
+        fix_archived(),
+        cause=CAUSE_HIDDEN,
+    )

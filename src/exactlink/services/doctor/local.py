@@ -104,7 +104,7 @@ def check_client(s: Session) -> None:
     s.add("client", OK, _("Client '{name}' exists.").format(name=client.name))
     pending = refuse_pending(Case(client=client, portal=s.portal))  # the activation rule
     if pending is not None:
-        s.add("client_access", FAIL, pending.message or "", pending.fix)
+        s.add("client_access", FAIL, pending.message or "", pending.fix, cause=pending.cause)
     else:
         s.add("client_access", OK, _("The client granted the firm access."))
     if s.code is None and client.division is not None:

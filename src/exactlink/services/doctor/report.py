@@ -33,9 +33,13 @@ class Check:
     status: str
     message: str
     fix: str | None = None
+    cause: str | None = None  # a stable key (activation's causes) when a ✗ has a named cause
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "message": self.message, "fix": self.fix}
+        data = {"id": self.id, "status": self.status, "message": self.message, "fix": self.fix}
+        if self.cause is not None:
+            data["cause"] = self.cause
+        return data
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Inputs:
     client_secret: Callable[[], str]
     port: Callable[[Portal], ExactPort]
     now: Callable[[], float] = time.time
+    max_age: float = 15 * 60.0  # seconds the cached division list stays fresh (config)
 
 
 def describe_error(exc: Exception) -> str:
@@ -108,9 +113,17 @@ class Session:
     connection: Connection | None = None
     port: ExactPort | None = None
     divisions: list[Division] | None = None
+    fetched: bool = False  # the list was fetched in this run (not the fresh cache)
 
-    def add(self, check_id: str, status: str, message: str, fix: str | None = None) -> None:
-        self.report.checks.append(Check(check_id, status, message, fix))
+    def add(
+        self,
+        check_id: str,
+        status: str,
+        message: str,
+        fix: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        self.report.checks.append(Check(check_id, status, message, fix, cause))
 
     def cannot(self, check_id: str, why: str) -> None:
         self.add(check_id, WARN, _("Not checked: {why}.").format(why=why))
