@@ -131,25 +131,17 @@ def export_clients(store: Store, portal: Portal, fmt: str, *, delimiter: str = "
 
 
 def write_export(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file beside it + ``os.replace``), mode 0600:
-    the list names the firm's clients. The folder is the person's and keeps its mode."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
+    """Write ``data`` to ``path`` atomically, mode 0600 (the list names the firm's clients),
+    through the same exclusive, symlink-safe temp file as every output (``adapters.files``). The
+    folder must exist and keeps its mode; a folder the person cannot write to is exit 11."""
+    from exactlink.adapters.files import write_file
+
+    if not path.parent.is_dir():
         raise UsageError(
-            _("Cannot write {path}: {error}").format(path=path, error=exc.strerror or exc),
+            _("Cannot write {path}: {error}").format(path=path, error=_("no such folder")),
             hint=_(
                 "Choose a file in a folder you can write to, or leave out --output. A file open"
                 " in Excel cannot be replaced on Windows: close it first."
             ),
-        ) from None
+        )
+    write_file(path, data)
