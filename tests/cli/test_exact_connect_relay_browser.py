@@ -13,6 +13,7 @@ import time
 import pytest
 
 from support.exactkit import RELAY_URI, login, make_strict_world
+from support.relayhost import wait_for_host
 
 
 def _start(home, *args: str) -> subprocess.Popen:
@@ -61,7 +62,7 @@ def test_relay_page_forwards_the_real_browser_to_connect(
     page = relay_browser.new_page()
     try:
         _log_in_and_allow(page, url, login(world.sb))
-        page.wait_for_function("location.hostname === '127.0.0.1'", timeout=15000)
+        wait_for_host(page, on_loopback=True, timeout=15)
         assert "return to the terminal" in page.content()
         assert any(hit.startswith("/callback?code=") for hit in relay_host.hits)
     finally:

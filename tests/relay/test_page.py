@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from exactlink.relay import page_html
-from support.relayhost import HOSTILE_STATES, NONCE
+from support.relayhost import HOSTILE_STATES, NONCE, wait_for_host
 from support.sandbox import free_port
 
 CODE = "stampNL001.AbC%21dEf%2Bg"  # as Exact sends it: %21 for "!", never decoded by the page
@@ -105,11 +105,11 @@ def test_forwards_after_load_with_the_query_unchanged_and_back_returns(
     query = f"?code={CODE}&state={NONCE}.{listener.port}"
     page = relay_browser.new_page()
     page.goto(relay_host.url("/callback" + query))
-    page.wait_for_function("location.hostname === '127.0.0.1'", timeout=10000)
+    wait_for_host(page, on_loopback=True)
     assert _href(page) == f"http://127.0.0.1:{listener.port}/callback{query}"
     assert listener.paths == ["/callback" + query]  # %21 still %21: exactlink decodes once
     page.go_back()
-    page.wait_for_function("location.hostname !== '127.0.0.1'", timeout=10000)
+    wait_for_host(page, on_loopback=False)
     assert _href(page) == relay_host.url("/callback" + query)
     _settle(page)
     assert listener.paths == ["/callback" + query], "coming back must not forward again"
@@ -129,7 +129,7 @@ def test_nothing_listens_the_person_comes_back_to_the_line(relay_host, relay_bro
         pass
     page.wait_for_timeout(1500)
     page.go_back()
-    page.wait_for_function("location.hostname !== '127.0.0.1'", timeout=10000)
+    wait_for_host(page, on_loopback=False)
     _settle(page)
     assert _href(page) == relay_host.url("/callback" + query)
     assert page.locator("#line").inner_text() == query

@@ -162,3 +162,25 @@ def relay_browser(relay_host):
             yield browser
         finally:
             browser.close()
+
+
+def wait_for_host(page, on_loopback: bool, timeout: float = 10.0) -> None:
+    """Wait until the tab is (``on_loopback``) or is no longer on 127.0.0.1.
+
+    Polled from Python with ``page.evaluate`` rather than ``page.wait_for_function``: the latter
+    evaluates its predicate with ``eval`` inside the page, which the relay page's strict
+    Content-Security-Policy refuses whenever a poll lands while that page is shown."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if (page.evaluate("location.hostname") == "127.0.0.1") == on_loopback:
+                return
+        except Exception:  # the page is between two documents; ask again
+            pass
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"the tab did not {'reach' if on_loopback else 'leave'} 127.0.0.1 in {timeout} s"
+            )
+        page.wait_for_timeout(100)
