@@ -3,12 +3,15 @@ real CLI (paste mode, scripted consent), with the insecure file store so it runs
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import socket
 import subprocess
 import tempfile
 import urllib.request
+from contextlib import contextmanager
 
 from _installed import exactlink_command
 
@@ -93,3 +96,60 @@ def connected_home(clients: int = 6):
     if proc.returncode != 0:
         raise SystemExit("connect failed: " + err)
     return sb, home
+
+
+@contextmanager
+def imported_firm(clients: int, seed: int, ok_exits: tuple[int, ...] = (0,), **switches):
+    """(sandbox, cli) for the in-process benchmarks: a portal holding every client of the seed
+    (name + VAT, access granted, imported from a CSV), the app set (insecure file storage) and
+    one connection (paste mode, scripted consent). ``cli(*argv, input=)`` runs exactlink in this
+    process and stops on an exit code outside ``ok_exits``. The sandbox's minute limit is raised
+    and its loopback redirect uses the strict profile's one named opt-out; ``switches`` go on
+    top (``latency_ms=250``, say). The sandbox stops on leaving."""
+    from typer.testing import CliRunner
+
+    import exactlink.adapters.exact.oauth as oauth
+    from exactlink.cli.app import app
+    from exactlink_sandbox import Sandbox
+    from exactlink_sandbox.autoconsent import authorize
+
+    os.environ["EXACTLINK_HOME"] = tempfile.mkdtemp(prefix="exactlink-bench-")
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    runner = CliRunner()
+
+    def cli(*argv: str, input: str | None = None):
+        result = runner.invoke(app, list(argv), input=input, catch_exceptions=False)
+        if result.exit_code not in ok_exits:
+            raise SystemExit(f"{argv}: exit {result.exit_code}\n{result.stderr}")
+        return result
+
+    redirect = "http://127.0.0.1:8765/callback"  # nothing listens: the landed address is pasted
+    switches = {"minutely_limit": 10**6, "require_public_https_redirect": False, **switches}
+    sb = Sandbox(clients=clients, seed=seed, redirect_uri=redirect, **switches).start()
+    try:
+        world = sb.seed
+        cli("portal", "create", "Bench", "--email", "kantoor@example.nl")
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["name", "vat", "access_granted"])
+        for company in world["companies"]:
+            if company["kind"] == "client":
+                writer.writerow([company["name"], company["vat_number"], "yes"])
+        cli("client", "import", "-", "--format", "csv", input=buf.getvalue())
+        cli(
+            "exact", "app", "set", "--client-id", world["app"]["client_id"],
+            "--redirect-uri", redirect, "--base-url", sb.base_url, "--insecure-storage",
+            input=world["app"]["client_secret"] + "\n",
+        )  # fmt: skip
+        state = "bench-state"
+        oauth.new_state = lambda: state
+        login = world["logins"][0]
+        url = (
+            f"{sb.base_url}/api/oauth2/auth?client_id={world['app']['client_id']}"
+            f"&redirect_uri={redirect}&response_type=code&state={state}"
+        )
+        landed = authorize(url, login["username"], login["password"])
+        cli("exact", "connect", "--no-browser", input=landed + "\n")
+        yield sb, cli
+    finally:
+        sb.stop()

@@ -14,12 +14,8 @@ time, and the number of lines of its text output.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,29 +28,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    from urllib.request import urlopen
-
-    from typer.testing import CliRunner
-
-    import exactlink.adapters.exact.oauth as oauth
-    from exactlink.cli.app import app
-    from exactlink_sandbox import Sandbox
-    from exactlink_sandbox.autoconsent import authorize
-
-    home = tempfile.mkdtemp(prefix="exactlink-bench-")
-    os.environ["EXACTLINK_HOME"] = home
-    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
-    runner = CliRunner()
-
-    def cli(*argv: str, input: str | None = None):
-        result = runner.invoke(app, list(argv), input=input, catch_exceptions=False)
-        if result.exit_code not in (0, 3, 6, 10):
-            raise SystemExit(f"{argv}: exit {result.exit_code}\n{result.stderr}")
-        return result
+    from _exact_home import control, imported_firm
 
     def stats(sb) -> dict:
-        with urlopen(sb.base_url + "/_sandbox/stats", timeout=10) as response:
-            return json.loads(response.read())
+        return control(sb, "GET", "/_sandbox/stats")
 
     def calls(before: dict, after: dict) -> dict[str, int]:
         def diff(key: str) -> int:
@@ -70,38 +47,8 @@ def main() -> int:
             "probes": diff("users/UserHasRights"),
         }
 
-    redirect = "http://127.0.0.1:8765/callback"
-    sb = Sandbox(
-        clients=args.clients,
-        seed=args.seed,
-        redirect_uri=redirect,
-        minutely_limit=10**6,
-        require_public_https_redirect=False,  # the benchmark's loopback redirect
-    ).start()
-    try:
+    with imported_firm(args.clients, args.seed, ok_exits=(0, 3, 6, 10)) as (sb, cli):
         seed = sb.seed
-        cli("portal", "create", "Bench", "--email", "kantoor@example.nl")
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["name", "vat", "access_granted"])
-        for company in seed["companies"]:
-            if company["kind"] == "client":
-                writer.writerow([company["name"], company["vat_number"], "yes"])
-        cli("client", "import", "-", "--format", "csv", input=buf.getvalue())
-        cli(
-            "exact", "app", "set", "--client-id", seed["app"]["client_id"],
-            "--redirect-uri", redirect, "--base-url", sb.base_url, "--insecure-storage",
-            input=seed["app"]["client_secret"] + "\n",
-        )  # fmt: skip
-        state = "bench-state"
-        oauth.new_state = lambda: state
-        login = seed["logins"][0]
-        url = (
-            f"{sb.base_url}/api/oauth2/auth?client_id={seed['app']['client_id']}"
-            f"&redirect_uri={redirect}&response_type=code&state={state}"
-        )
-        landed = authorize(url, login["username"], login["password"])
-        cli("exact", "connect", "--no-browser", input=landed + "\n")
         cli("--json", "exact", "activate", "--all")
         visible = len(seed["visible_divisions"])
         print(f"clients / divisions listed : {args.clients:,} / {visible:,}")
@@ -133,8 +80,6 @@ def main() -> int:
         for name in sorted({c["name"] for c in seed["companies"] if c["kind"] == "client"} - fine):
             cli("client", "remove", name, "--yes")
         doctor(f"doctor --all, only the {len(fine):,} clients that are fine:")
-    finally:
-        sb.stop()
     return 0
 
 
