@@ -183,3 +183,78 @@ def test_activate_lets_the_person_pick_the_administration(
 
     shown = cli("client", "show", "Iets Heel Anders", "--json").json()
     assert shown["division"] == company["division"]
+
+
+# -- yes/no questions ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("lang", "answer", "removed"),
+    [
+        ("nl", "j", True),
+        ("nl", "ja", True),
+        ("nl", "JA", True),
+        ("nl", "nee", False),
+        ("nl", "y", True),  # an English answer works in Dutch too
+        ("nl", "no", False),
+        ("nl", "", False),  # the default is no
+        ("en", "y", True),
+        ("en", "yes", True),
+        ("en", "no", False),
+        ("en", "ja", True),  # and a Dutch one in English
+    ],
+)
+def test_a_yes_no_question_takes_either_languages_answer(cli, tmp_path, lang, answer, removed):
+    home = tmp_path / "home"
+    assert cli("--home", str(home), "portal", "create", PORTAL, "--email", "k@x.be").exit_code == 0
+    assert cli("--home", str(home), "client", "add", "Bakkerij Peeters BV").exit_code == 0
+
+    child = spawn(home, "--lang", lang, "client", "remove", "Bakkerij Peeters BV")
+    if lang == "nl":
+        child.expect_exact("Klant 'Bakkerij Peeters BV' verwijderen? [j/N]: ")
+    else:
+        child.expect_exact("Remove client 'Bakkerij Peeters BV'? [y/N]: ")
+    child.sendline(answer)
+    code = finish(child)
+
+    listed = cli("--home", str(home), "--json", "client", "list").json()
+    assert (listed == []) is removed
+    if removed:
+        assert code == 0, child.before
+    else:
+        assert code == 130, child.before  # as before: the question declined is an abort
+        assert ("Afgebroken." if lang == "nl" else "Aborted.") in child.before
+
+
+def test_an_answer_not_understood_is_asked_again(cli, tmp_path):
+    home = tmp_path / "home"
+    assert cli("--home", str(home), "portal", "create", PORTAL, "--email", "k@x.be").exit_code == 0
+    child = spawn(home, "--lang", "nl", "portal", "delete", PORTAL)
+    child.expect_exact(f"Portaal '{PORTAL}' verwijderen? [j/N]: ")
+    child.sendline("misschien")
+    child.expect_exact("Antwoord met j (ja) of n (nee).")
+    child.expect_exact("[j/N]: ")
+    child.sendline("ja")
+    assert finish(child) == 0, child.before
+    assert cli("--home", str(home), "--json", "portal", "list").json() == []
+
+
+def test_no_terminal_still_needs_yes(cli, tmp_path):
+    """Without a terminal nothing is asked, as before: exit 2 naming --yes, whatever stdin holds."""
+    home = tmp_path / "home"
+    assert cli("--home", str(home), "portal", "create", PORTAL, "--email", "k@x.be").exit_code == 0
+    refused = cli("--home", str(home), "--lang", "nl", "portal", "delete", PORTAL, input="j\n")
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    assert len(cli("--home", str(home), "--json", "portal", "list").json()) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "default", "expected"),
+    [
+        ("j", False, True), ("Ja", False, True), (" y ", False, True), ("YES", False, True),
+        ("n", True, False), ("Nee", True, False), ("no", True, False),
+        ("", False, False), ("", True, True), ("misschien", False, None), ("jawel", False, None),
+    ],
+)  # fmt: skip
+def test_parse_answer(answer, default, expected):
+    from exactlink.cli.prompts import parse_answer
+
+    assert parse_answer(answer, default) is expected

@@ -140,9 +140,15 @@ class AppContext:
         if yes:
             return
         self.require_tty("--yes")
-        import typer
+        from exactlink.cli.prompts import ask_yes_no
+        from exactlink.errors import Cancelled
 
-        typer.confirm(question, abort=True, err=True)
+        try:
+            agreed = ask_yes_no(question, stderr=self.out.stderr)
+        except EOFError:
+            agreed = False
+        if not agreed:
+            raise Cancelled(_("Aborted."))
 
     def portal(self, name: str | None = None) -> Portal:
         """The portal named ``name``, ``--portal``, or the default one from config."""
@@ -235,11 +241,13 @@ class AppContext:
 
     def connected_by(self, connection: Connection) -> str:
         """Who made a chain and when, from the audit log: ``anna on laptop-3 at 2026-...``."""
+        from exactlink.i18n import local_time
+
         event = self.store.events.last_connect(connection.id)
         if event is None:
-            return _("someone, at {at}").format(at=connection.updated_at)
+            return _("someone, at {at}").format(at=local_time(connection.updated_at))
         return _("{user} on {host} at {at}").format(
-            user=event.os_user, host=event.host or "?", at=event.at
+            user=event.os_user, host=event.host or "?", at=local_time(event.at)
         )
 
     def _team_token_lock(self, connection_id: int) -> Any:
