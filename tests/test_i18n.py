@@ -217,9 +217,10 @@ def test_failing_doctor_in_dutch_and_english(cli, missing_administration):
     assert "✗ division_listed" in en.stdout
     assert "Doctor found 1 problem." in en.stderr
     assert "Security Center" in en.stdout and "Manage administrations" in en.stdout
-    # Dutch: the same checklist, in Dutch, with Exact's Dutch screen names.
-    assert "✗ division_listed" in nl.stdout
+    # Dutch: the same checklist, its checks named in Dutch, with Exact's Dutch screen names.
+    assert "✗ administraties" in nl.stdout and "division_listed" not in nl.stdout
     assert "Doctor vond 1 probleem." in nl.stderr
+    assert "'administraties'" in nl.stderr  # where to begin, by the name shown above
     assert "Fout:" in nl.stderr and "Error:" not in nl.stderr
     assert "Beveiligingscentrum > Machtigingen voor mijn apps" in nl.stdout
     assert "Administraties beheren" in nl.stdout

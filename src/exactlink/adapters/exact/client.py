@@ -36,7 +36,7 @@ from exactlink.adapters.exact.refusals import (
 from exactlink.adapters.exact.sites import API_PATH
 from exactlink.errors import ExactRefused, ExactUnreachable, RateLimited
 from exactlink.exact_records import DivisionRecord, MeRecord
-from exactlink.i18n import _
+from exactlink.i18n import _, local_time
 from exactlink.models import RateLimitState
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ class ExactClient:
             raise RateLimited(
                 _(
                     "Exact's daily limit for this app in {where} is used up; it resets at {at}."
-                ).format(where=where, at=at or _("midnight UTC")),
+                ).format(where=where, at=local_time(reset / 1000) if reset else _("midnight UTC")),
                 hint=_("Try again after the reset; other administrations are not affected."),
                 details={"division": division, "reset_at": at, "reason": "DailyLimit"},
             )

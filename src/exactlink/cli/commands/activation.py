@@ -62,7 +62,7 @@ def exact_divisions(
     status, and the client account it is activated for.
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label, local_time
     from exactlink.services.activation import list_divisions
 
     ctx = app_context(typer_ctx)
@@ -81,15 +81,15 @@ def exact_divisions(
         ctx.out.json(data)
         return
     ctx.out.table(
-        ["code", "name", "vat", "kvk/kbo", "status", "blocking", "client"],
+        [_("code"), _("name"), _("vat"), _("kvk/kbo"), _("status"), _("blocking"), _("client")],
         [
             (
                 row.division.code,
                 row.division.description,
                 row.division.vat_number,
                 row.division.coc_number,
-                row.division.status_name,
-                row.division.blocking_name,
+                label(row.division.status_name),
+                label(row.division.blocking_name),
                 row.client,
             )
             for row in listing.rows
@@ -102,13 +102,13 @@ def exact_divisions(
             )
         )
         ctx.out.table(
-            ["code", "name", "vat", "status"],
-            [(d["code"], d["name"], d["vat"], d["status"]) for d in extra],
+            [_("code"), _("name"), _("vat"), _("status")],
+            [(d["code"], d["name"], d["vat"], label(d["status"])) for d in extra],
         )
     source = _("fetched now") if listing.refreshed else _("cached")
     ctx.out.info(
         _("{n} administrations, {source} at {at}.").format(
-            n=len(listing.rows), source=source, at=listing.fetched_at or "-"
+            n=len(listing.rows), source=source, at=local_time(listing.fetched_at) or "-"
         )
     )
 
@@ -154,7 +154,7 @@ def _chooser(ctx: AppContext):
 
 
 def _describe(ctx: AppContext, outcome: Outcome) -> None:
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services import activation as service
     from exactlink.services.matching import BY_MANUAL
 
@@ -167,9 +167,9 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
                 " KvK/KBO {coc}, name similarity {score:g})."
             ).format(
                 code=outcome.division,
-                result=check["result"],
-                vat=check["vat"],
-                coc=check["coc"],
+                result=label(check["result"]),
+                vat=label(check["vat"]),
+                coc=label(check["coc"]),
                 score=check["name_score"],
             )
         )
@@ -179,7 +179,7 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
         how = outcome.matched_by or BY_MANUAL
         ctx.out.success(
             _("Client '{client}' activated on administration {where}, matched by {how}.").format(
-                client=outcome.client, where=where, how=how
+                client=outcome.client, where=where, how=label(how)
             )
         )
         if outcome.replaced:
@@ -320,16 +320,23 @@ def _activate_all(ctx: AppContext, dry_run: bool) -> None:
 
 
 def _render_bulk(ctx: AppContext, result: BulkResult) -> None:
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
 
     ctx.out.table(
-        ["client", "outcome", "division", "name", "by", "cause"],
+        [_("client"), _("outcome"), _("division"), _("name"), _("by"), _("cause")],
         [
-            (o.client, o.outcome, o.division, o.division_name, o.matched_by, o.cause)
+            (
+                o.client,
+                label(o.outcome),
+                o.division,
+                o.division_name,
+                label(o.matched_by),
+                label(o.cause),
+            )
             for o in result.outcomes
         ],
     )
-    counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
+    counts = ", ".join(f"{label(k)}: {v}" for k, v in sorted(result.counts.items()))
     ctx.out.info(
         _("{n} clients ({counts}); {d} administrations listed, {p} probes.").format(
             n=len(result.outcomes), counts=counts or "-", d=result.division_count, p=result.probes
@@ -365,8 +372,9 @@ class _Bar:
         from rich.markup import escape
 
         from exactlink.cli.output import visible
+        from exactlink.i18n import _
 
-        shown = escape(visible(name[:30]))
+        shown = _("Activating {client}").format(client=escape(visible(name[:30])))
         self._progress.update(self._task, completed=done, description=shown)
 
     def close(self) -> None:

@@ -30,12 +30,12 @@ _MANAGED = typer.Option(
 
 def _report_change(out, change) -> None:  # type: ignore[no-untyped-def]
     """Say "updated (fields)" or "nothing to change" after a client update."""
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
 
     if change.changed:
         out.success(
             _("Client '{name}' updated ({fields}).").format(
-                name=change.client.name, fields=", ".join(change.fields)
+                name=change.client.name, fields=", ".join(label(f) for f in change.fields)
             )
         )
     else:
@@ -65,19 +65,19 @@ def _read_input(path: str) -> tuple[bytes, str]:
 
 
 def _client_fields(client) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label, local_time
 
     return [
         (_("name"), client.name),
-        (_("status"), client.status),
+        (_("status"), label(client.status)),
         (_("e-mail"), client.email),
         (_("VAT"), client.vat),
         (_("KBO/KvK"), client.coc),
         (_("managed"), _("yes") if client.managed else _("no")),
-        (_("access granted"), client.access_granted_at),
+        (_("access granted"), local_time(client.access_granted_at)),
         (_("administration"), client.division),
-        (_("created"), client.created_at),
-        (_("updated"), client.updated_at),
+        (_("created"), local_time(client.created_at)),
+        (_("updated"), local_time(client.updated_at)),
     ]
 
 
@@ -109,7 +109,7 @@ def client_add(
     (exit 4) unless --update.
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.clients import add_client, pending_hint
 
     ctx = app_context(typer_ctx)
@@ -128,7 +128,9 @@ def client_add(
     client, out = change.client, ctx.out
     if change.action == "added":
         out.success(
-            _("Client '{name}' added ({status}).").format(name=client.name, status=client.status)
+            _("Client '{name}' added ({status}).").format(
+                name=client.name, status=label(client.status)
+            )
         )
     elif change.action == "updated":
         _report_change(ctx.out, change)
@@ -310,15 +312,16 @@ def client_list(
     if ctx.json:
         ctx.out.json([client.to_dict() for client in clients])
         return
-    if not clients:
-        from exactlink.i18n import _
+    from exactlink.i18n import _, label
 
+    if not clients:
         ctx.out.info(_("No clients. Add one with `exactlink client add NAME`."))
         return
+    yes = _("yes")
     ctx.out.table(
-        ["name", "status", "vat", "coc", "email", "managed", "division"],
+        [_("name"), _("status"), _("vat"), _("coc"), _("email"), _("managed"), _("division")],
         [
-            (c.name, c.status, c.vat, c.coc, c.email, "yes" if c.managed else "", c.division)
+            (c.name, label(c.status), c.vat, c.coc, c.email, yes if c.managed else "", c.division)
             for c in clients
         ],
     )
@@ -394,7 +397,7 @@ def client_access(
     """
     from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.clients import set_access
 
     ctx = app_context(typer_ctx)
@@ -408,7 +411,7 @@ def client_access(
     if not change.changed:
         ctx.out.success(
             _("Client '{name}' is {status} already; nothing changed.").format(
-                name=client.name, status=client.status
+                name=client.name, status=label(client.status)
             )
         )
     elif granted:

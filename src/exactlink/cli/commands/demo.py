@@ -121,7 +121,7 @@ class _Narrator:
 
 
 def _render_summary(out: Output, summary: DemoSummary) -> None:
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
 
     lines = [
         "",
@@ -129,7 +129,9 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         "  " + _("Portal:      {name} ({email})").format(**summary.portal),
         "  "
         + _("Clients:     {counts}").format(
-            counts=", ".join(f"{count} {status}" for status, count in summary.clients.items())
+            counts=", ".join(
+                f"{count} {label(status)}" for status, count in summary.clients.items()
+            )
             or "-"
         ),
         "  " + _("Activated:   {count}").format(count=len(summary.activations)),

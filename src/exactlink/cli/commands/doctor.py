@@ -46,15 +46,31 @@ def run_doctor(ctx: AppContext, client: str | None, division: int | None) -> Rep
 
 def render(ctx: AppContext, report: Report) -> None:
     """One line per check on stdout (✓ / ! / ✗), the fix indented below it."""
+    from exactlink.services.doctor import OK
+
+    width = _id_width(report.checks)
+    for check in report.checks:
+        _check_line(ctx, check, width)
+        if check.fix and check.status != OK:
+            ctx.out.line(f"  {'':<{width}} → {check.fix}")
+
+
+def _id_width(checks: Any) -> int:
+    """The column of check names: as wide as the longest (in the person's language)."""
+    from exactlink.i18n import label
+
+    return max([16, *(len(label(check.id)) for check in checks)])
+
+
+def _check_line(ctx: AppContext, check: Any, width: int) -> None:
+    """``✓ name  message``: the symbol painted (on a colour terminal), the check's name in the
+    person's language (--json keeps its id)."""
+    from exactlink.i18n import label
     from exactlink.services.doctor import FAIL, OK, SYMBOLS
 
-    styles = {OK: "ok", FAIL: "error"}
-    for check in report.checks:
-        # plain unless stdout is a colour terminal
-        style = styles.get(check.status, "warn")
-        ctx.out.check_line(SYMBOLS[check.status], style, f"{check.id:<16} {check.message}")
-        if check.fix and check.status != OK:
-            ctx.out.line(f"  {'':<16} → {check.fix}")
+    style = {OK: "ok", FAIL: "error"}.get(check.status, "warn")
+    text = f"{label(check.id):<{width}} {check.message}"
+    ctx.out.check_line(SYMBOLS[check.status], style, text)
 
 
 def doctor(
@@ -87,7 +103,7 @@ def doctor(
     """
     from exactlink.cli.context import app_context
     from exactlink.errors import DoctorProblems
-    from exactlink.i18n import _, ngettext
+    from exactlink.i18n import _, label, ngettext
     from exactlink.services.activation import parse_division
 
     ctx = app_context(typer_ctx)
@@ -115,7 +131,7 @@ def doctor(
         raise DoctorProblems(
             ngettext("Doctor found {n} problem.", "Doctor found {n} problems.", n).format(n=n),
             # The checklist above already shows every fix; the hint only says where to begin.
-            hint=_("Start with the first ✗ above: '{id}'.").format(id=first.id),
+            hint=_("Start with the first ✗ above: '{id}'.").format(id=label(first.id)),
         )
     ctx.out.success(_("All checks passed."))
 
@@ -154,27 +170,24 @@ def _doctor_all(ctx: AppContext) -> None:
 def render_firm(ctx: AppContext, firm: Any) -> None:
     """The firm-wide lines that are not ✓, then one group per cause (its fix once, one line per
     client), then the totals: a screen when all is well, the problems in full when not."""
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.doctor import FAIL, OK, SYMBOLS
 
     styles = {OK: "ok", FAIL: "error"}
+    width = _id_width(firm.report.checks)
     for check in firm.report.checks:
         if check.status != OK:
-            ctx.out.check_line(
-                SYMBOLS[check.status],
-                styles.get(check.status, "warn"),
-                f"{check.id:<16} {check.message}",
-            )
+            _check_line(ctx, check, width)
             if check.fix:
-                ctx.out.line(f"  {'':<16} → {check.fix}")
+                ctx.out.line(f"  {'':<{width}} → {check.fix}")
     for cause, group in firm.by_cause.items():
-        ctx.out.line(f"{cause} ({len(group)})")
+        ctx.out.line(f"{label(cause)} ({len(group)})")
         fixes = {c.fix for c in group if c.fix}
         if len(fixes) == 1:
             ctx.out.line(f"  → {fixes.pop()}")
         for c in group:
             where = f" [{c.division}]" if c.division is not None else ""
-            line = f"  {c.client}{where}: {c.message or cause}"
+            line = f"  {c.client}{where}: {c.message or label(cause)}"
             ctx.out.check_line(SYMBOLS[c.status], styles.get(c.status, "warn"), line)
     totals = firm.totals
     ctx.out.line(

@@ -123,52 +123,59 @@ def exact_status(
 
 
 def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
+    from exactlink.i18n import _, label, local_time
+
     def left(seconds: Any) -> str:
         if seconds is None:
             return "-"
-        return f"in {seconds} s" if seconds > 0 else "expired (refreshed on next use)"
+        if seconds > 0:
+            return _("in {seconds} s").format(seconds=seconds)
+        return _("expired (refreshed on next use)")
 
-    days = data["refresh_token_days_left"]
+    storage = label(data["secret_storage"])
+    if data["insecure_storage"]:
+        storage += "  " + _("(INSECURE: plain file)")
     ctx.out.fields(
         [
-            ("owner", owner),
-            ("status", data["status"]),
-            ("site", data["site"]),
-            ("exact user", f"{data['exact_username'] or '-'} ({data['exact_full_name'] or '-'})"),
-            ("current division", data["current_division"]),
+            (_("owner"), owner),
+            (_("status"), label(data["status"])),
+            (_("site"), data["site"]),
             (
-                "access token expires",
-                f"{data['access_token_expires_at'] or '-'} "
+                _("exact user"),
+                f"{data['exact_username'] or '-'} ({data['exact_full_name'] or '-'})",
+            ),
+            (_("current division"), data["current_division"]),
+            (
+                _("access token expires"),
+                f"{local_time(data['access_token_expires_at']) or '-'} "
                 f"({left(data['access_token_seconds_left'])})",
             ),
             (
-                "refresh token",
-                f"{data['refresh_token_age_days']} days old, "
-                f"{days} days left before the 30-day idle expiry",
+                _("refresh token"),
+                _("{age} days old, {left} days left before the 30-day idle expiry").format(
+                    age=data["refresh_token_age_days"], left=data["refresh_token_days_left"]
+                ),
             ),
-            (
-                "secrets in",
-                data["secret_storage"]
-                + ("  (INSECURE: plain file)" if data["insecure_storage"] else ""),
-            ),
-            ("last error", data["last_error"]),
+            (_("secrets in"), storage),
+            (_("last error"), data["last_error"]),
         ]
     )
     if "check" in data:
         check = data["check"]
-        ctx.out.line(
-            "live check  " + ("ok" if check["ok"] else "FAILED: " + check["error"]["message"])
+        result = (
+            _("ok") if check["ok"] else _("FAILED: {error}").format(error=check["error"]["message"])
         )
+        ctx.out.line(_("live check") + "  " + result)
     if data["rate_limits"]:
         ctx.out.line()
         ctx.out.table(
-            ["division", "today left", "daily limit", "resets", "minute left"],
+            [_("division"), _("today left"), _("daily limit"), _("resets"), _("minute left")],
             [
                 (
                     r["division"],
                     r["daily_remaining"],
                     r["daily_limit"],
-                    r["daily_reset_at"],
+                    local_time(r["daily_reset_at"]),
                     r["minutely_remaining"],
                 )
                 for r in data["rate_limits"]
@@ -192,7 +199,7 @@ def exact_disconnect(
     Machtigingen voor mijn apps > the app > Intrekken.
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.connect import connection_dict, disconnect
     from exactlink.services.status import require_connection
 
@@ -209,7 +216,7 @@ def exact_disconnect(
     )
     ctx.out.success(
         _("Disconnected; the tokens were removed from {backend}.").format(
-            backend=ctx.secrets.backend_name
+            backend=label(ctx.secrets.backend_name)
         )
     )
     ctx.out.hint(
@@ -241,7 +248,7 @@ def exact_keepalive(
     systemd timer (docs/connecting.md).
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.keepalive import keepalive
 
     ctx = app_context(typer_ctx)
@@ -263,12 +270,12 @@ def exact_keepalive(
     )
     for outcome in result.outcomes:
         line = f"{outcome.portal}" + (
-            f" (client #{outcome.client_id})" if outcome.client_id else ""
+            " " + _("(client #{id})").format(id=outcome.client_id) if outcome.client_id else ""
         )
         if outcome.result == "failed" and outcome.error:
             ctx.out.error(f"{line}: {outcome.error['message']}", outcome.error.get("hint"))
         else:
-            ctx.out.info(f"{line}: {outcome.result}")
+            ctx.out.info(f"{line}: {label(outcome.result)}")
     if not result.outcomes:
         ctx.out.info(_("No connections in this store."))
     ctx.out.result(result.status, [o.to_dict() for o in result.outcomes], result.errors)

@@ -150,21 +150,24 @@ def exact_app_show(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json(data)
         return
+    from exactlink.i18n import _, label
+
+    backend = label(data["secret_storage"])
+    refused = "  " + _("(REFUSED BY EXACT: {problem})").format(problem=problem) if problem else ""
     ctx.out.fields(
         [
-            ("client id", settings.client_id),
+            (_("client id"), settings.client_id),
+            (_("redirect uri"), settings.redirect_uri + refused),
+            (_("mode"), label(settings.mode)),
+            (_("region"), settings.region),
+            (_("site"), settings.site),
             (
-                "redirect uri",
-                settings.redirect_uri + (f"  (REFUSED BY EXACT: {problem})" if problem else ""),
+                _("client secret"),
+                (_("stored in {backend}") if stored else _("MISSING from {backend}")).format(
+                    backend=backend
+                ),
             ),
-            ("mode", settings.mode),
-            ("region", settings.region),
-            ("site", settings.site),
-            (
-                "client secret",
-                ("stored in " if stored else "MISSING from ") + data["secret_storage"],
-            ),
-            ("insecure storage", "yes" if settings.insecure_storage else "no"),
+            (_("insecure storage"), _("yes") if settings.insecure_storage else _("no")),
         ]
     )
 

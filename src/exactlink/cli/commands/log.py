@@ -26,7 +26,12 @@ def log(
     if ctx.json:
         ctx.out.json([event.to_dict() for event in events])
         return
+    from exactlink.i18n import _, label, local_time
+
     ctx.out.table(
-        ["when", "user", "host", "action", "portal", "client", "subject"],
-        [(e.at, e.os_user, e.host, e.action, e.portal, e.client, e.subject) for e in events],
+        [_("when"), _("user"), _("host"), _("action"), _("portal"), _("client"), _("subject")],
+        [
+            (local_time(e.at), e.os_user, e.host, label(e.action), e.portal, e.client, e.subject)
+            for e in events
+        ],
     )

@@ -79,20 +79,21 @@ def portal_list(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json([p.to_dict() for p in portals])
         return
-    if not portals:
-        from exactlink.i18n import _
+    from exactlink.i18n import _
 
+    if not portals:
         ctx.out.info(_("No portals yet. Create one with `exactlink portal create NAME --email E`."))
         return
+    yes, no = _("yes"), _("no")
     ctx.out.table(
-        ["default", "name", "email", "clients", "billing"],
+        [_("default"), _("name"), _("email"), _("clients"), _("billing")],
         [
             (
                 "*" if p.is_default else "",
                 p.portal.name,
                 p.portal.email,
                 p.client_count,
-                "yes" if p.portal.has_billing else "no",
+                yes if p.portal.has_billing else no,
             )
             for p in portals
         ],
@@ -110,7 +111,7 @@ def portal_show(
 
     The clients are counted by status; the connection is the portal's own Exact login."""
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label, local_time
     from exactlink.services.portals import show_portal
 
     ctx = app_context(typer_ctx)
@@ -133,9 +134,9 @@ def portal_show(
                     total=overview.client_count, **counts
                 ),
             ),
-            (_("connection"), overview.connection or _("not connected")),
-            (_("created"), portal.created_at),
-            (_("updated"), portal.updated_at),
+            (_("connection"), label(overview.connection) or _("not connected")),
+            (_("created"), local_time(portal.created_at)),
+            (_("updated"), local_time(portal.updated_at)),
         ]
     )
 
@@ -173,7 +174,7 @@ def portal_update(
 
     Options left out stay as they are; "" clears an optional one."""
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
+    from exactlink.i18n import _, label
     from exactlink.services.portals import update_portal
 
     ctx = app_context(typer_ctx)
@@ -191,7 +192,7 @@ def portal_update(
     if change.changed:
         ctx.out.success(
             _("Portal '{name}' updated ({fields}).").format(
-                name=change.portal.name, fields=", ".join(change.fields)
+                name=change.portal.name, fields=", ".join(label(f) for f in change.fields)
             )
         )
     else:

@@ -144,26 +144,29 @@ def sandbox_serve(
             ctx.out.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
             ctx.out.stdout.flush()
         else:
+            firm = _("{name} (division {code})").format(
+                name=data["firm"]["name"], code=data["firm"]["division"]
+            )
             ctx.out.fields(
                 [
-                    ("base URL", sb.base_url),
-                    ("client id", app_info["client_id"]),
-                    ("client secret", app_info["client_secret"]),
-                    ("redirect URI", app_info["redirect_uri"]),
-                    ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
-                    ("clients", clients),
-                    ("profile", sb.profile),
+                    (_("base URL"), sb.base_url),
+                    (_("client id"), app_info["client_id"]),
+                    (_("client secret"), app_info["client_secret"]),
+                    (_("redirect URI"), app_info["redirect_uri"]),
+                    (_("firm"), firm),
+                    (_("clients"), clients),
+                    (_("profile"), sb.profile),
                     *(
-                        (f"site {name}", url)
+                        (_("site {name}").format(name=name), url)
                         for name, url in sb.base_urls.items()
                         if len(sb.sites) > 1
                     ),
-                    ("seed", f"{sb.base_url}/_sandbox/seed"),
+                    (_("seed"), f"{sb.base_url}/_sandbox/seed"),
                 ]
             )
             ctx.out.line()
             ctx.out.table(
-                ["username", "password", "role", "name"],
+                [_("username"), _("password"), _("role"), _("name")],
                 [
                     (lg["username"], lg["password"], lg["role"], lg["full_name"])
                     for lg in data["logins"]

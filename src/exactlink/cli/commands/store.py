@@ -170,12 +170,31 @@ def store_status(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json(data)
         return
+    from exactlink.i18n import _, local_time
+
     members = cast("list[dict[str, Any]]", data.pop("members", None) or [])
-    ctx.out.fields([(name.replace("_", " "), value) for name, value in data.items()])
+    titles = {
+        "backend": _("backend"),
+        "location": _("location"),
+        "schema_version": _("schema version"),
+        "store_id": _("store id"),
+        "created_at": _("created"),
+        "created_by": _("created by"),
+        "key_rotated_at": _("key rotated"),
+        "key_fingerprint": _("key fingerprint"),
+        "key_matches": _("key matches"),
+        "secrets": _("secrets"),
+    }
+    shown = {
+        name: local_time(value) if name.endswith("_at") else value for name, value in data.items()
+    }
+    if "key_matches" in shown:
+        shown["key_matches"] = _("yes") if shown["key_matches"] else _("no")
+    ctx.out.fields([(titles.get(name, name.replace("_", " ")), v) for name, v in shown.items()])
     if members:
         ctx.out.table(
-            ["os user", "host", "last seen"],
-            [(m["os_user"], m["host"], m["last_seen"]) for m in members],
+            [_("os user"), _("host"), _("last seen")],
+            [(m["os_user"], m["host"], local_time(m["last_seen"])) for m in members],
         )
 
 
@@ -285,7 +304,7 @@ def store_migrate(
     out = ctx.out
     if not ctx.json:
         out.table(
-            ["table", "local", "team"],
+            [_("table"), _("local"), _("team")],
             [(name, count, report.target.get(name)) for name, count in report.source.items()],
         )
     out.success(

@@ -13,7 +13,7 @@ import shlex
 from datetime import UTC, datetime, timedelta
 
 from exactlink.errors import ExactlinkError, ExactRefused
-from exactlink.i18n import _
+from exactlink.i18n import _, local_time
 from exactlink.models import Division
 from exactlink.services import matching
 from exactlink.services.activation import (
@@ -244,9 +244,7 @@ def check_rate_limit(s: Session) -> None:
         return
     reset = ""
     if state.daily_reset_ms:
-        reset = datetime.fromtimestamp(state.daily_reset_ms / 1000, UTC).strftime(
-            "%Y-%m-%d %H:%M UTC"
-        )
+        reset = local_time(state.daily_reset_ms / 1000)
     if state.daily_remaining <= 0:
         s.add(
             "rate_limit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from exactlink.errors import ExactlinkError, NotFound
-from exactlink.i18n import _
+from exactlink.i18n import _, label
 from exactlink.services.activation.rules import Case, refuse_pending
 from exactlink.services.clients import get_client
 from exactlink.services.doctor.report import FAIL, OK, WARN, Session, describe_error
@@ -64,11 +64,15 @@ def check_keyring(s: Session) -> None:
             WARN,
             _(
                 "Secrets are kept in a 0600 file ({backend}), by your --insecure-storage opt-in."
-            ).format(backend=secrets.backend_name),
+            ).format(backend=label(secrets.backend_name)),
             _("Use an OS keyring where one is available (Secret Service, Keychain)."),
         )
         return
-    s.add("keyring", OK, _("Keyring answering ({backend}).").format(backend=secrets.backend_name))
+    s.add(
+        "keyring",
+        OK,
+        _("Keyring answering ({backend}).").format(backend=label(secrets.backend_name)),
+    )
 
 
 def check_portal(s: Session) -> None:
