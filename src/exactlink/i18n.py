@@ -172,6 +172,8 @@ def _label_table() -> dict[str, str]:
         "clock": _("clock"),
         "division_listed": _("division_listed"),
         "division_state": _("division_state"),
+        "division_match": _("division_match"),
+        "activation": _("activation"),
         "hq": _("hq"),
         "probe": _("probe"),
         "rate_limit": _("rate_limit"),
@@ -223,6 +225,14 @@ def label(code: Any) -> str:
         _labels = _label_table()
     text = str(code)
     return _labels.get(text, text)
+
+
+def number(value: Any) -> str:
+    """A number as the language writes it: ``2.5`` in English, ``2,5`` in Dutch."""
+    if value is None:
+        return "-"
+    text = str(value)
+    return text.replace(".", ",") if _language == "nl" and isinstance(value, float) else text
 
 
 # -- times as a person reads them ---------------------------------------------------------------

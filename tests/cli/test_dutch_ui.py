@@ -129,7 +129,7 @@ def test_main_flows_read_in_dutch(firm):
     assert "in afwachting" in shown["client show Nog Niet BV"]
     assert "status                  gekoppeld" in shown["exact status"]
     assert "toegangstoken verloopt" in shown["exact status"]
-    assert "dagen oud" in shown["exact status"]
+    assert re.search(r"\d+,\d+ dagen oud", shown["exact status"])  # a decimal comma
     assert "gearchiveerd" in shown["exact divisions"]
     assert "back-up/herstel" in shown["exact divisions"]
     bulk = shown["exact activate --all"]
@@ -253,3 +253,34 @@ def test_every_model_status_has_a_dutch_label():
         set_language("en")
     assert len(codes) > 20
     assert untranslated == []
+
+
+def test_every_doctor_check_has_a_dutch_name():
+    """doctor names its checks in the person's language; a new check without a name would show
+    its English id to a Dutch reader."""
+    from pathlib import Path
+
+    import exactlink.services.doctor as doctor
+    from exactlink.i18n import label, set_language
+
+    source = "".join(p.read_text("utf-8") for p in Path(doctor.__file__).parent.glob("*.py"))
+    ids = set(re.findall(r'(?:\.add|\.cannot|Check)\(\s*"([a-z_]+)"', source))
+    try:
+        set_language("nl")
+        unnamed = sorted(i for i in ids if label(i) == i and i not in ("site", "login"))
+    finally:
+        set_language("en")
+    assert len(ids) > 15
+    assert unnamed == []
+
+
+def test_the_system_locale_or_exactlink_lang_chooses_dutch(cli, isolated_home):
+    assert cli("portal", "create", "Kantoor Peeters", "--email", "k@example.nl").exit_code == 0
+    assert cli("client", "add", "Bakkerij Peeters BV").exit_code == 0
+    for env in ({"EXACTLINK_LANG": "", "LANG": "nl_BE.UTF-8"}, {"EXACTLINK_LANG": "nl"}):
+        listed = exactlink("client", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.split()[:2] == ["NAAM", "STATUS"]
+        assert "in afwachting" in listed.stdout and "pending" not in listed.stdout
+    english = exactlink("client", "list", env={"EXACTLINK_LANG": "", "LANG": "en_GB.UTF-8"})
+    assert "pending" in english.stdout and english.stdout.split()[:2] == ["NAME", "STATUS"]

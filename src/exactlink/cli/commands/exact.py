@@ -123,7 +123,7 @@ def exact_status(
 
 
 def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
-    from exactlink.i18n import _, label, local_time
+    from exactlink.i18n import _, label, local_time, number
 
     def left(seconds: Any) -> str:
         if seconds is None:
@@ -153,7 +153,8 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
             (
                 _("refresh token"),
                 _("{age} days old, {left} days left before the 30-day idle expiry").format(
-                    age=data["refresh_token_age_days"], left=data["refresh_token_days_left"]
+                    age=number(data["refresh_token_age_days"]),
+                    left=number(data["refresh_token_days_left"]),
                 ),
             ),
             (_("secrets in"), storage),

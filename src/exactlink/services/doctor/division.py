@@ -13,7 +13,7 @@ import shlex
 from datetime import UTC, datetime, timedelta
 
 from exactlink.errors import ExactlinkError, ExactRefused
-from exactlink.i18n import _, local_time
+from exactlink.i18n import _, label, local_time
 from exactlink.models import Division
 from exactlink.services import matching
 from exactlink.services.activation import (
@@ -120,7 +120,9 @@ def _matched(s: Session) -> bool:
         s.add(
             "division_match",
             OK,
-            _("Matched administration {code} by {by}.").format(code=picked.code, by=picked.by),
+            _("Matched administration {code} by {by}.").format(
+                code=picked.code, by=label(picked.by)
+            ),
         )
         return True
     cause, message, fix = missing_cause(s.client, picked, len(divisions))
