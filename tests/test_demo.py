@@ -86,6 +86,12 @@ def test_demo_narrates_in_dutch(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Stap 1/11:" in done.stderr and "Step 1/11:" not in done.stderr
     assert "Samenvatting" in done.stdout
+    # the summary's statuses and doctor's finding in Dutch too (its report comes from --json)
+    summary = done.stdout[done.stdout.index("Samenvatting") :]
+    assert "actief" in summary and "in afwachting" in summary
+    assert "✗ administraties:" in summary
+    for english in ("pending", "granted", "None of the", "Fix:"):
+        assert english not in summary, english
 
 
 @pytest.mark.slow

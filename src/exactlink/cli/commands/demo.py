@@ -121,7 +121,7 @@ class _Narrator:
 
 
 def _render_summary(out: Output, summary: DemoSummary) -> None:
-    from exactlink.i18n import _, label
+    from exactlink.i18n import _, current_language, label
 
     lines = [
         "",
@@ -145,6 +145,14 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         )
     )
     for check in doctor["failed"]:
+        if current_language() != "en":
+            # The report comes from `doctor --json`, which speaks English: name the check in
+            # the reader's language and point at the step that showed it in full.
+            lines.append(
+                f"    ✗ {label(check.get('id'))}: "
+                + _("the message and its fix are shown in the doctor step above.")
+            )
+            continue
         lines.append(f"    ✗ {check.get('message', '')}")
         fix = check.get("fix")
         if fix:
