@@ -177,6 +177,13 @@ def _label_table() -> dict[str, str]:
         "hq": _("hq"),
         "probe": _("probe"),
         "rate_limit": _("rate_limit"),
+        # why a chain died: a connection's last_error (adapters.exact.tokens, .oauth)
+        "obsoleted": _("obsoleted"),
+        "old_refresh_token": _("old_refresh_token"),
+        "expired": _("expired"),
+        "revoked": _("revoked"),
+        "refresh_token_missing": _("refresh_token_missing"),
+        "unauthorized": _("unauthorized"),
         # what `exact keepalive` did with a chain (services.keepalive)
         "refreshed": _("refreshed"),
         "skipped": _("skipped"),

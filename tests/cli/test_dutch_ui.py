@@ -284,3 +284,32 @@ def test_the_system_locale_or_exactlink_lang_chooses_dutch(cli, isolated_home):
         assert "in afwachting" in listed.stdout and "pending" not in listed.stdout
     english = exactlink("client", "list", env={"EXACTLINK_LANG": "", "LANG": "en_GB.UTF-8"})
     assert "pending" in english.stdout and english.stdout.split()[:2] == ["NAME", "STATUS"]
+
+
+def test_a_dead_chain_reads_in_dutch(sandbox_factory, cli, isolated_home, monkeypatch):
+    """A revoked chain: `exact status` says it must be connected again, and why, in Dutch."""
+    import sqlite3
+    import time
+
+    from support.exactkit import connect_inprocess, control
+
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    control(
+        world.sb, "POST", "/_sandbox/revoke", {"username": world.sb.seed["logins"][0]["username"]}
+    )
+    db = sqlite3.connect(isolated_home / "state.db")  # the access token expired: a refresh is due
+    db.execute("UPDATE connections SET access_expires_at = ?", (time.time() - 5,))
+    db.commit()
+    db.close()
+
+    refused = nl("exact", "api", "current/Me")
+    assert refused.returncode == 5, refused.stderr
+    again = nl("exact", "api", "current/Me")  # the known-dead chain: the reason from the store
+    assert again.returncode == 5
+    assert "(ingetrokken)" in again.stderr, again.stderr
+    status = nl("exact", "status")
+    assert "status                  opnieuw koppelen" in status.stdout, status.stdout
+    assert "laatste fout            ingetrokken" in status.stdout
+    assert not english_left(status.stdout + status.stderr)
+    assert json.loads(nl("--json", "exact", "status").stdout)["last_error"] == "revoked"

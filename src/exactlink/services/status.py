@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from exactlink.errors import NotConnected, ReconnectNeeded
-from exactlink.i18n import _
+from exactlink.i18n import _, label
 from exactlink.models import CONNECTION_DISCONNECTED, CONNECTION_NEEDS_RECONNECT
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def ensure_live(connection: Connection, client: Client | None = None) -> None:
     if connection.status == CONNECTION_NEEDS_RECONNECT:
         raise ReconnectNeeded(
             _("The Exact Online connection must be made again ({why}).").format(
-                why=connection.last_error or CONNECTION_NEEDS_RECONNECT
+                why=label(connection.last_error or CONNECTION_NEEDS_RECONNECT)
             ),
             hint=_("Run `{command}`.").format(command=_reconnect_command(client)),
         )

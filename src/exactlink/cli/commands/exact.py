@@ -158,7 +158,7 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
                 ),
             ),
             (_("secrets in"), storage),
-            (_("last error"), data["last_error"]),
+            (_("last error"), label(data["last_error"])),
         ]
     )
     if "check" in data:
