@@ -18,9 +18,11 @@ Two more things a person reads are rendered here, at display time, in one place 
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 DOMAIN = "exactlink"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -252,14 +254,16 @@ def local_time(value: Any, *, seconds: bool = False) -> str:
     moment = _moment(value)
     if moment is None:
         return str(value)
-    local = moment.astimezone()
-    zone = local.strftime("%Z") or local.strftime("%z")
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + zone
+    t = moment.astimezone()  # the computer's zone (TZ), daylight saving time included
+    zone = t.tzname() or t.strftime("%z")
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+    return f"{text}:{t.second:02d} {zone}" if seconds else f"{text} {zone}"
 
 
 def _moment(value: Any) -> datetime | None:
-    from datetime import UTC
+    import datetime as dt  # here, not at start-up: only commands that show a time pay for it
 
+    datetime, UTC = dt.datetime, dt.UTC
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
