@@ -258,3 +258,27 @@ def test_parse_answer(answer, default, expected):
     from exactlink.cli.prompts import parse_answer
 
     assert parse_answer(answer, default) is expected
+
+
+def test_on_a_terminal_tables_and_progress_read_in_dutch(
+    sandbox_factory, cli, monkeypatch, isolated_home
+):
+    """The Rich table and the progress bar of a terminal, with --lang nl."""
+    from support.exactkit import connected, seed_clients
+
+    world = connected(sandbox_factory, cli, monkeypatch, clients=6)
+    for company in seed_clients(world.sb)[:3]:
+        assert cli("client", "add", company["name"], "--access-granted").exit_code == 0
+
+    child = spawn(isolated_home, "--lang", "nl", "exact", "activate", "--all")
+    child.expect_exact("Activeren: ")  # the progress bar's label
+    child.expect_exact("resultaat")  # the table's header, as Rich shows it
+    child.expect_exact("geactiveerd")
+    finish(child)
+    assert "activated" not in child.before
+
+    child = spawn(isolated_home, "--lang", "nl", "client", "list")
+    child.expect_exact("naam")
+    child.expect_exact("status")
+    child.expect_exact("actief")
+    assert finish(child) == 0
