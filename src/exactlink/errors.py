@@ -21,6 +21,7 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     ├── ExactRefused                    6  Exact said no: rights, scope, blocked, bad request
     ├── RateLimited                     7  Exact's daily (or error-block) limit reached
     ├── ExactUnreachable                8  network down, timeout, 5xx, port in use
+    │   └── ExactTooSlow                8  one request passed its total deadline
     ├── SecureStorageUnavailable        9  no secure keyring (and no --insecure-storage opt-in)
     ├── DoctorProblems                 10  doctor found at least one ✗
     ├── EnvironmentProblem             11  the machine refused: permission denied, disk full,
@@ -147,6 +148,11 @@ class ExactUnreachable(ExactlinkError):
 
     exit_code = 8
     code = "unreachable"
+
+
+class ExactTooSlow(ExactUnreachable):
+    """One request to Exact Online passed its total deadline (a server that drips bytes, a
+    stalled link). Never retried: another try would wait as long again."""
 
 
 class SecureStorageUnavailable(ExactlinkError):

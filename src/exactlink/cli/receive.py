@@ -113,6 +113,7 @@ def receiver(
         from exactlink.adapters.exact.loopback import LoopbackListener
 
         with LoopbackListener(redirect_uri, ctx.paths.tls_dir) as loopback:
+            loopback.expect(state)  # another or no state never ends the wait
             _show(ctx, url)
             _open_browser(url)
             out.info(

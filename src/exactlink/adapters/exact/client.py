@@ -9,9 +9,10 @@
   ``ExactRefused`` with the ``Reason`` header or the reason read from the OData message; 429 →
   wait for the minutely reset (at most a minute, a few times), or ``RateLimited`` at the daily
   limit or the hourly error block (§5.1); network errors and 502/503/504 on GET are retried
-  with backoff; no other 4xx is ever retried (more than 10 errors an hour on an endpoint blocks
-  the app there, §5.3). Every error Exact returns is recorded (never a token), and the
-  rate-limit headers are kept per division (§5.2).
+  with backoff (a passed total deadline is not: it would wait as long again); no other 4xx is
+  ever retried (more than 10 errors an hour on an endpoint blocks the app there, §5.3). Every
+  error Exact returns is recorded (never a token), and the rate-limit headers are kept per
+  division (§5.2).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from exactlink.adapters.exact.refusals import (
     refusal_hint,
 )
 from exactlink.adapters.exact.sites import API_PATH
-from exactlink.errors import ExactRefused, ExactUnreachable, RateLimited
+from exactlink.errors import ExactRefused, ExactTooSlow, ExactUnreachable, RateLimited
 from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.i18n import _, local_time
 from exactlink.models import RateLimitState
@@ -176,8 +177,13 @@ class ExactClient:
                     json_body=json_body,
                     headers={**headers, "Authorization": f"Bearer {token}"},
                 )
-            except ExactUnreachable:
-                if method == "GET" and attempts < GET_ATTEMPTS:
+            except ExactUnreachable as exc:
+                # Not past a total deadline (ExactTooSlow): another try would wait as long again.
+                if (
+                    method == "GET"
+                    and attempts < GET_ATTEMPTS
+                    and not isinstance(exc, ExactTooSlow)
+                ):
                     self._pause(BACKOFF[attempts - 1], "retry")
                     continue
                 raise

@@ -1,8 +1,13 @@
-"""A one-shot loopback listener for the OAuth redirect (RFC 8252 §7.3).
+"""A loopback listener for the OAuth redirect (RFC 8252 §7.3).
 
-It binds to 127.0.0.1 only, before the browser opens (so a busy port is reported at once),
-answers the one request on the redirect path with a small page that sends the person back to
-the terminal, then closes. ``https://localhost`` URIs get TLS with a self-signed certificate
+It binds to 127.0.0.1 only, before the browser opens (so a busy port is reported at once), and
+waits for the one request on the redirect path that carries this attempt's ``state``
+(``expect()``): that answer (a code, or an error such as a declined consent) gets a small page
+that sends the person back to the terminal and ends the wait. Any other request, with another
+or no ``state`` (an old tab, another local user, a web page that navigates the browser to
+127.0.0.1, an ``error=access_denied`` nobody gave), gets a fixed error page that echoes nothing
+of it, and the listener keeps waiting until its timeout. The loopback modes and the relay mode
+share this rule. ``https://localhost`` URIs get TLS with a self-signed certificate
 made on first use in ``paths.tls_dir`` (``cryptography`` is imported only then).
 
 A threading server, because browsers open spare connections that never send a request; a
@@ -67,6 +72,7 @@ class LoopbackListener:
         self.port = parts.port
         self.path = parts.path or "/"
         self.tls_dir = tls_dir
+        self._state: str | None = None
         self._received: str | None = None
         self._done = threading.Event()
         self._server: _Server | None = None
@@ -160,10 +166,17 @@ class LoopbackListener:
         self._thread.start()
         return self
 
-    # -- what the relay listener changes --------------------------------------------------------
+    # -- the answer ---------------------------------------------------------------------------
+    def expect(self, state: str) -> None:
+        """This attempt's ``state``: only a request carrying it ends the wait."""
+        self._state = state
+
     def accepts(self, params: dict[str, str]) -> bool:
-        """Whether a request on the path is the answer (the loopback modes take the first)."""
-        return True
+        """Whether a request on the path is this attempt's answer (success or error alike);
+        before ``expect()`` nothing is."""
+        return self._state is not None and params.get("state") == self._state
+
+    # -- what the relay listener changes --------------------------------------------------------
 
     def received_value(self, request_path: str) -> str:
         """What ``wait()`` returns for the accepted request: the full redirect URL."""
@@ -281,20 +294,13 @@ class RelayListener(LoopbackListener):
     """The relay mode's listener: ``http://127.0.0.1:<port>/callback`` on a free port (or the
     one asked for), where exactlink's relay page forwards the browser.
 
-    Only a request that carries this attempt's ``state`` (``expect()``) is the answer; anything
-    else gets a short page and the listener keeps waiting. ``wait()`` returns the query
-    (``?code=...&state=...``), still URL-encoded: it is decoded exactly once, by the caller."""
+    Like every listener here, only a request that carries this attempt's ``state``
+    (``expect()``) is the answer. ``wait()`` returns the query (``?code=...&state=...``), still
+    URL-encoded: it is decoded exactly once, by the caller."""
 
     def __init__(self, port: int = 0) -> None:
         super().__init__(f"http://127.0.0.1:{port or 1}/callback")
         self.port = port
-        self._state: str | None = None
-
-    def expect(self, state: str) -> None:
-        self._state = state
-
-    def accepts(self, params: dict[str, str]) -> bool:
-        return self._state is not None and params.get("state") == self._state
 
     def received_value(self, request_path: str) -> str:
         return "?" + urlsplit(request_path).query

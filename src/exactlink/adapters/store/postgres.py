@@ -32,6 +32,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
+from exactlink.adapters.limits import DAY, env_seconds
 from exactlink.adapters.store.db import StoreError
 
 # Advisory locks (postgres_locks.py), importable from here as before.
@@ -294,10 +295,9 @@ def unavailable(where: str, exc: BaseException) -> StoreUnavailable:
 
 
 def statement_timeout() -> float:
-    try:
-        return float(os.environ.get("EXACTLINK_STORE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_STATEMENT_TIMEOUT
+    """``EXACTLINK_STORE_STATEMENT_TIMEOUT`` seconds (1 to a day; 0, which PostgreSQL reads as
+    "no limit", is refused like nan or inf), else 60."""
+    return env_seconds("EXACTLINK_STORE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT, 1.0, DAY)
 
 
 def open_database(url: str, *, migrate: bool = True) -> PostgresDatabase:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from exactlink.adapters.limits import DAY
 from exactlink.cli.commands.exact import _CLIENT, _INSECURE, _owner, _portal_names, app
+from exactlink.cli.params import Seconds
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
@@ -254,8 +256,8 @@ def exact_connect(
         float | None,
         typer.Option(
             "--timeout",
-            min=1,
-            help="Seconds to wait (default 300; 900 with --print-url).",
+            click_type=Seconds(1, DAY),
+            help="Seconds to wait, 1 to 86400 (default 300; 900 with --print-url).",
         ),
     ] = None,
     force: Annotated[
