@@ -80,8 +80,9 @@ def build(clients: int, divisions: int, seed: int):
 def timed(clients, divs, *, numpy: bool):
     import sys
 
-    from exactlink.services.matching import match_clients
+    from exactlink.services.matching import clear_caches, match_clients
 
+    clear_caches()  # each run validates every number afresh, as a new process does
     saved = sys.modules.get("numpy")
     if not numpy:
         sys.modules["numpy"] = None  # type: ignore[assignment]  # import numpy -> ImportError
