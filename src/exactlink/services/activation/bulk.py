@@ -23,11 +23,15 @@ from exactlink.services import matching
 from exactlink.services.activation.causes import (
     ACTIVATED,
     ALREADY_ACTIVE,
+    CAUSE_LICENCE_UNREACHABLE,
+    CAUSE_NO_ACCESS,
     CAUSE_RATE_LIMITED,
     CAUSE_REFUSED,
     CAUSE_UNREACHABLE,
     REFUSED,
     WOULD_ACTIVATE,
+    fix_license_listed,
+    message_license,
 )
 from exactlink.services.activation.divisions import (
     DEFAULT_MAX_AGE,
@@ -82,6 +86,7 @@ def activate_all(
     outcomes, plan = judge_all(clients, facts)
     run = _Run(port_factory, dry_run, progress, workers)
     proven = run.prove(plan, outcomes)
+    _licences(outcomes)
     if proven:
         _store(store, portal, conn, proven)
     return BulkResult(
@@ -243,6 +248,18 @@ class _Run:
             )
         self.proven.append((client, verdict))
         return _matched(client, ACTIVATED, verdict, changed=True)
+
+
+def _licences(outcomes: dict[int, Outcome]) -> None:
+    """Probes refused with NoDivisionAccess in divisions the list holds: the licence (notes item
+    7 [R]; the list holds only what the login can access, §4.2 [C]). No list fetch to re-check:
+    at 5,000 administrations its pages alone exceed a minute's budget, on every run with such a
+    client. The fix says how to tell a user who lost access since the list was cached."""
+    for outcome in outcomes.values():
+        if outcome.cause == CAUSE_NO_ACCESS and outcome.division:
+            outcome.cause = CAUSE_LICENCE_UNREACHABLE
+            outcome.message = message_license(outcome.division)
+            outcome.fix = fix_license_listed()
 
 
 def _store(store: Store, portal: Portal, conn: Connection, proven: Plan) -> None:
