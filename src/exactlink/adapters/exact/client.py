@@ -37,7 +37,7 @@ from exactlink.adapters.exact.refusals import (
     refusal_hint,
 )
 from exactlink.adapters.exact.sites import API_PATH
-from exactlink.errors import ExactRefused, ExactUnreachable, RateLimited
+from exactlink.errors import Cancelled, ExactRefused, ExactUnreachable, RateLimited
 from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.i18n import _
 from exactlink.models import RateLimitState
@@ -302,6 +302,9 @@ class ExactClient:
         remaining = max(0.0, seconds)
         label = why if division is None else f"{why}:{division}"
         while remaining > 0:
+            owner = self._worker()
+            if owner is not None and owner.closed:
+                raise Cancelled(_("Interrupted."))
             if self.on_wait is not None:
                 self._write(self.on_wait, remaining, label)
             step = min(1.0, remaining)

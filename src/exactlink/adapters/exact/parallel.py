@@ -40,6 +40,11 @@ class Owner:
     def here(self) -> bool:
         return threading.get_ident() == self.ident
 
+    @property
+    def closed(self) -> bool:
+        """The run is over (or interrupted): a worker stops waiting, e.g. for a minute reset."""
+        return self._closed.is_set()
+
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the owner thread; a worker waits for its answer (or its error)."""
         if self.here():
