@@ -222,7 +222,7 @@ class Match:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class _Indexed:
     code: int
     name: str
@@ -239,17 +239,24 @@ class DivisionIndex:
         self.coc: dict[str, list[int]] = {}
         self.name: dict[str, list[int]] = {}
         for division in divisions:
+            code = division.code
             norm = normalize_name(division.description)
-            self.by_code[division.code] = _Indexed(division.code, division.description, norm)
+            self.by_code[code] = _Indexed(code, division.description, norm)
             vat = vat_key(division.vat_number, division.country)
             if vat:
-                self.vat.setdefault(vat, []).append(division.code)
-                self.vat_of[division.code] = vat
-            cocs = {coc_key(division.coc_number, division.country), _coc_from_vat(vat)}
-            for coc in cocs - {None}:
-                self.coc.setdefault(str(coc), []).append(division.code)
-            for key in {norm, normalize_name(division.customer_name)} - {""}:
-                self.name.setdefault(key, []).append(division.code)
+                self.vat.setdefault(vat, []).append(code)
+                self.vat_of[code] = vat
+            coc = coc_key(division.coc_number, division.country)
+            if coc:
+                self.coc.setdefault(coc, []).append(code)
+            other = _coc_from_vat(vat)
+            if other and other != coc:
+                self.coc.setdefault(other, []).append(code)
+            if norm:
+                self.name.setdefault(norm, []).append(code)
+            customer = normalize_name(division.customer_name)
+            if customer and customer != norm:
+                self.name.setdefault(customer, []).append(code)
         self._codes = list(self.by_code)
         self._norms = [self.by_code[code].norm for code in self._codes]
         self._sorted = [_token_sorted(norm) for norm in self._norms]
