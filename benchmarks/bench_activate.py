@@ -1,6 +1,7 @@
 """Benchmark: `exactlink exact activate --all` for 5,000 clients and 5,000 divisions.
 
-    python benchmarks/bench_activate.py [--clients N] [--seed S]
+    python benchmarks/bench_activate.py [--clients N] [--seed S] [--latency-ms 250]
+        [--exact-limits] [--workers W]
 
 Against the sandbox over real HTTP, in a temporary home: a portal, the clients imported from a CSV
 built from the seed (name + VAT number), the app set (insecure file storage: no keyring needed),
@@ -12,6 +13,9 @@ no-op run: its wall time and its calls (none: the division list is read from the
 
 The sandbox's minute limit is raised: on real Exact the 84 list pages of one division would wait
 for the minute resets (60 calls a minute per division), which measures Exact, not exactlink.
+``--exact-limits`` keeps Exact's 60 a minute (the 429s are then counted: the list's pages beyond
+60 wait for the next minute once). ``--latency-ms 250`` delays every answer as Exact does;
+``--workers`` sets ``exact.probe_workers`` (1 = the probes one after another).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main() -> int:
     parser.add_argument(
         "--latency-ms", type=int, default=0, help="the sandbox's delay per answer (Exact: ~250)"
     )
+    parser.add_argument("--exact-limits", action="store_true", help="60 calls a minute")
+    parser.add_argument("--workers", type=int, default=None, help="exact.probe_workers")
     args = parser.parse_args()
 
     from _exact_home import control, imported_firm
@@ -39,9 +45,20 @@ def main() -> int:
     def stats(sb) -> dict:
         return control(sb, "GET", "/_sandbox/stats")
 
-    firm = imported_firm(args.clients, args.seed, ok_exits=(0, 3, 6), latency_ms=args.latency_ms)
+    limits = {"minutely_limit": 60} if args.exact_limits else {}
+    firm = imported_firm(
+        args.clients, args.seed, ok_exits=(0, 3, 6), latency_ms=args.latency_ms, **limits
+    )
     with firm as (sb, cli):
         seed = sb.seed
+        if args.workers is not None:
+            import os
+
+            config = Path(os.environ["EXACTLINK_HOME"]) / "config.toml"
+            text = config.read_text().replace(
+                "[exact]", f"[exact]\nprobe_workers = {args.workers}", 1
+            )
+            config.write_text(text)
 
         before = stats(sb)
         start = time.perf_counter()
@@ -71,7 +88,10 @@ def main() -> int:
         limited = sum(after.get("rate_limited", {}).values()) - sum(
             before.get("rate_limited", {}).values()
         )
-        print(f"latency / 429s             : {args.latency_ms} ms / {limited}")
+        print(
+            f"latency / 429s / workers   : {args.latency_ms} ms / {limited} /"
+            f" {args.workers or 'default'} (minute limit {'60' if args.exact_limits else 'raised'})"
+        )
         print(
             f"HTTP calls                 : {calls}  (floor {floor} = 1 Me + {pages} pages"
             f" + {probes} probes)"

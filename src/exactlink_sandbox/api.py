@@ -187,6 +187,10 @@ def _division_rights(engine: Engine, client_id: str, user_id: str, division: int
     company = engine.companies.get(division)
     if company is None or division not in engine.access[user_id]:
         return _error(403, "Forbidden", [("Reason", "NoDivisionAccess")])
+    if engine.licence_out_of_reach(user_id, company):
+        # Notes item 7 [R]/[U]: the answer is not known; this is Exact's answer for any division
+        # the login cannot reach.
+        return _error(403, "Forbidden", [("Reason", "NoDivisionAccess")])
     if not engine.in_scope(client_id, user_id, division):
         return _error(403, NOT_IN_SCOPE)
     if company.blocking_status != 0:
@@ -332,7 +336,12 @@ def _hrm_divisions(engine, client_id, user_id, division, params) -> Reply:
     raw = [
         resources.hrm_record(engine, c, division)
         for c in engine.accessible(user_id)
-        if c.license == owner and engine.in_scope(client_id, user_id, c.division)
+        if c.license == owner
+        and engine.in_scope(client_id, user_id, c.division)
+        and not (
+            engine.licence_out_of_reach(user_id, c)
+            and engine.settings.premium_licence == "unlisted"
+        )
     ]
     return _collection(
         engine,

@@ -121,14 +121,22 @@ def _dispatch(engine: Engine, method: str, path: str, body: dict, seed: dict) ->
                     raise ControlError(f"'{key}' must be a non-negative integer")
                 if value > limits[key]:
                     raise ControlError(f"'{key}' must be at most {limits[key]} (reference §4.3)")
+            edition = body.get("edition")
+            if edition is not None and edition not in ("standard", "premium"):
+                raise ControlError('\'edition\' must be "standard" or "premium"')
             for key, value in changes.items():
                 setattr(company, key, value)
+            if edition is not None:  # an edition is the licence's: every division of it
+                for other in engine.companies.values():
+                    if other.license == company.license:
+                        other.edition = edition
             engine.changed()
             return {
                 "division": company.division,
                 "name": company.name,
                 "status": company.status,
                 "blocking_status": company.blocking_status,
+                "edition": company.edition,
             }
         if route == ("POST", "/_sandbox/faults"):
             kind, target, count = body.get("kind"), body.get("path", "token"), body.get("count", 1)

@@ -156,6 +156,17 @@ class Engine:
             return True
         return self.grant(client_id, user_id).covers(division)
 
+    def licence_out_of_reach(self, user_id: str, company: Company) -> bool:
+        """A Premium client licence seen through an accountant's (firm) login (notes item 7 [R]):
+        out of reach unless ``premium_licence`` is "reachable"."""
+        if company.edition != "premium" or self.settings.premium_licence == "reachable":
+            return False
+        login = self.logins_by_id.get(user_id)
+        if login is None or login.role != "firm":
+            return False
+        own = self.companies.get(login.company) if login.company is not None else None
+        return own is None or own.license != company.license
+
     def visible_divisions(self, client_id: str, user_id: str) -> list[Company]:
         """system/Divisions: user-accessible ∩ granted, across licenses, no HQ (§4.2)."""
         return self.visible_index(client_id, user_id)[0]
@@ -163,7 +174,12 @@ class Engine:
     def visible_index(self, client_id: str, user_id: str) -> tuple[list[Company], list[int]]:
         """The visible divisions sorted by code, and their codes (for a bisect per page)."""
         key = (client_id, user_id)
-        stamp = (self._version, self.settings.list_archived, self.settings.division_scoping)
+        stamp = (
+            self._version,
+            self.settings.list_archived,
+            self.settings.division_scoping,
+            self.settings.premium_licence,
+        )
         cached = self._visible.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
@@ -173,6 +189,10 @@ class Engine:
                 continue  # HQ virtual divisions are never listed (§4.2 [R])
             if company.status == 2 and not self.settings.list_archived:
                 continue
+            if self.licence_out_of_reach(user_id, company) and (
+                self.settings.premium_licence == "unlisted"
+            ):
+                continue  # Dec-2026 notes item 7 [R]: Premium, through an accountant's login
             if self.in_scope(client_id, user_id, company.division):
                 out.append(company)
         codes = [c.division for c in out]

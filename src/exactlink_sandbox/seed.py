@@ -59,6 +59,10 @@ class Company:
     hq: bool = False
     is_main: bool = True
     own_login: str | None = None
+    # The licence's edition: "premium" licences are reported unreachable through an
+    # accountant's login (December 2026 notes item 7 [R]; switch ``premium_licence``). Set per
+    # licence with ``POST /_sandbox/company {"edition": "premium"}``; seeded "standard".
+    edition: str = "standard"
     email: str = ""
     currency: str = "EUR"
 

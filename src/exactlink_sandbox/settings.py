@@ -29,10 +29,14 @@ LIMIT_KEYS = (
     "latency_ms",
 )
 # Switches whose value may also be null (None).
+# How a division of a Premium client licence answers the firm's (accountant's) login: left out of
+# system/Divisions, listed but refused, or like any other (December 2026 notes item 7 [R]).
+PREMIUM_SHAPES = ("unlisted", "listed", "reachable")
 _NULLABLE = {"token_daily_cap": int, "app_scopes": str}
 _CHOICES = {
     "obsoleted_chain_error": ("old_refresh_token", "obsoleted"),
     "token_type": ("bearer", "Bearer"),
+    "premium_licence": PREMIUM_SHAPES,
 }
 # The scopes a strict app is registered with (reference §2.1: chosen in the App Store, per area).
 STRICT_APP_SCOPES = "Organization administration,CRM accounts"
@@ -95,6 +99,12 @@ class Settings:
     # [R] §4.2: system/* through a {division} the app was not granted fails (the Nov-2021
     # behaviour). Off: the {division} of system/Divisions is not validated (Exact support, 2021).
     strict_divisions_url: bool = True
+    # [R] (Dec-2026 review, item 7): Premium client licences are unreachable through an
+    # accountant's login even when linked, "a cause for a missing division": left out of
+    # system/Divisions ("unlisted"). How a direct call answers is [U]: 403 with
+    # ``Reason: NoDivisionAccess``, as for any division the login cannot reach. "listed": in the
+    # list, yet every call there answers that 403. "reachable": like any other licence.
+    premium_licence: str = "unlisted"
     # [R] §3.3: with $top and no $inlinecount, "d" is a bare array.
     top_bare_array: bool = True
     # [C] §3.3: page size of ordinary endpoints.
@@ -214,6 +224,7 @@ LENIENT: dict[str, object] = {
     "consent_requires_selection": False,
     "app_scopes": None,
     "strict_divisions_url": False,
+    "premium_licence": "reachable",
     "atom_without_accept": False,
     "refuse_unknown_options": False,
     "max_url_length": 0,

@@ -151,3 +151,68 @@ def test_the_app_lacks_a_scope(sandbox_factory, cli, monkeypatch):
     firm = cli("--json", "doctor", "--all").json()
     assert {c["id"]: c for c in firm["checks"]}["division_listed"]["cause"] == "app_scope"
     assert world.sb.seed["app"]["client_id"]
+
+
+def premium(sb, c) -> None:
+    """The client's licence becomes Exact Online Premium (the sandbox's control)."""
+    reply = control(
+        sb, "POST", "/_sandbox/company", {"division": c["division"], "edition": "premium"}
+    )
+    assert reply["edition"] == "premium"
+
+
+def test_a_premium_licence_listed_yet_refused(sandbox_factory, cli, monkeypatch, run_exactlink):
+    """``premium_licence="listed"``: in system/Divisions, yet every call there is refused with
+    NoDivisionAccess. A list holds only what the login can access, so that is the licence."""
+    world = connected(sandbox_factory, cli, monkeypatch, premium_licence="listed")
+    c = healthy(world.sb)[0]
+    premium(world.sb, c)
+    add(cli, c)
+    assert cli("exact", "divisions", "--refresh").exit_code == 0
+    refused = cli("--json", "exact", "activate", "--client", c["name"])
+    assert refused.exit_code == 6, refused.stdout
+    error = refused.json()["errors"][0]
+    assert error["details"]["cause"] == "licence_unreachable"
+    assert "Premium" in error["message"] and "exact connect --client" in error["hint"]
+    result = cli("--json", "doctor", "--client", c["name"])
+    assert result.exit_code == 10
+    found = failed(result)["licence_unreachable"]
+    assert found["id"] == "probe" and "Premium" in found["fix"]
+    # The whole firm, in a real process: named from the refusal Exact already gave, no probe.
+    firm = run_exactlink("--json", "doctor", "--all")
+    assert firm.exit_code == 10, firm.stderr
+    body = firm.json()
+    mine = {x["client"]: x for x in body["clients"]}[c["name"]]
+    assert mine["cause"] == "licence_unreachable" and "Premium" in mine["fix"]
+    assert body["probes"] == 0
+    bulk = cli("--json", "exact", "activate", "--all")
+    outcome = {x["client"]: x for x in bulk.json()["data"]["clients"]}[c["name"]]
+    assert (outcome["outcome"], outcome["cause"]) == ("refused", "licence_unreachable")
+    shown = cli("--json", "client", "show", c["name"]).json()
+    assert "division" in shown and shown["division"] is None  # nothing written
+
+
+def test_a_premium_licence_left_out_of_the_list(sandbox_factory, cli, monkeypatch):
+    """The strict default (``premium_licence="unlisted"``, the reference's "a cause for a missing
+    division"): left out of system/Divisions, NoDivisionAccess inside, the same answer as a user
+    without access, so both are named, in the order to check them."""
+    world = connected(sandbox_factory, cli, monkeypatch)
+    c = healthy(world.sb)[0]
+    premium(world.sb, c)
+    add(cli, c)
+    assert cli("exact", "divisions", "--refresh").exit_code == 0
+    missing = cli("--json", "exact", "activate", "--client", c["name"])
+    assert missing.exit_code == 3
+    result = cli("--json", "doctor", "--client", c["name"])
+    assert result.exit_code == 10
+    assert "Premium" in failed(result)["not_in_list"]["fix"]
+    assert doctor_all(cli)[c["name"]]["cause"] == "not_in_list"
+    picked = cli(
+        "--json", "exact", "activate", "--client", c["name"], "--division", str(c["division"])
+    )
+    assert picked.exit_code == 3
+    assert f"doctor --division {c['division']}" in picked.json()["errors"][0]["hint"]
+    result = cli("--json", "doctor", "--division", str(c["division"]))
+    found = failed(result)["login_has_no_access"]
+    assert "Administraties: Toegangsrechten" in found["fix"] and "Premium" in found["fix"]
+    assert "exact connect --client" in found["fix"]

@@ -432,3 +432,57 @@ def test_basic_header_is_decoded_as_rfc6749_says(sandbox):
         timeout=5,
     )
     assert reply.status_code == 400 and reply.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("shape", "listed", "status"),
+    [("unlisted", False, 403), ("listed", True, 403), ("reachable", True, 200)],
+)
+def test_a_premium_licence_through_the_accountants_login(sandbox_factory, shape, listed, status):
+    """Notes item 7 [R]: a Premium client licence is unreachable through an accountant's login
+    even when linked. Strict leaves it out of the list ("a cause for a missing division"); the
+    answer inside is [U]: NoDivisionAccess, as for any division the login cannot reach. The
+    client's own login still reaches its own company."""
+    sb = sandbox_factory(
+        clients=12, seed=1, **({} if shape == "unlisted" else {"premium_licence": shape})
+    )
+    assert sb.settings.premium_licence == shape
+    token = connect(sb)["access_token"]
+    division = usable_division(sb)
+    firm = sb.seed["firm"]["division"]
+    reply = control(sb, "POST", "company", {"division": division, "edition": "premium"})
+    assert reply.status_code == 200 and reply.json()["edition"] == "premium"
+    rows = api_get(sb, token, f"{firm}/system/Divisions").json()["d"]["results"]
+    assert (division in {r["Code"] for r in rows}) is listed
+    inside = api_get(
+        sb,
+        token,
+        f"{division}/users/UserHasRights",
+        {"endpoint": "'crm/Accounts'", "action": "'GET'"},
+    )
+    assert inside.status_code == status
+    if status == 403:
+        assert inside.headers["Reason"] == "NoDivisionAccess"
+    assert (
+        control(sb, "POST", "company", {"division": division, "edition": "gold"}).status_code == 400
+    )
+    control(sb, "POST", "company", {"division": division, "edition": "standard"})
+    assert (
+        api_get(
+            sb,
+            token,
+            f"{division}/users/UserHasRights",
+            {"endpoint": "'crm/Accounts'", "action": "'GET'"},
+        ).status_code
+        == 200
+    )
+    assert Sandbox(clients=1, profile="lenient").settings.premium_licence == "reachable"
+    still_answers(sb)
+
+
+def test_a_premium_client_reaches_its_own_company(sandbox):
+    own = next(c for c in sandbox.seed["companies"] if c["own_login"])
+    control(sandbox, "POST", "company", {"division": own["division"], "edition": "premium"})
+    token = connect(sandbox, role="client")["access_token"]
+    rows = api_get(sandbox, token, f"{own['division']}/system/Divisions").json()["d"]["results"]
+    assert own["division"] in {r["Code"] for r in rows}

@@ -56,6 +56,10 @@ class FakePort:
     def __init__(self, divisions=None, refuse=None, rights=None, server_time=None):
         self._divisions = list(DIVISIONS if divisions is None else divisions)
         self.refuse = dict(refuse or {})
+        # NoDivisionAccess because the login lost access: a list read afterwards leaves these
+        # out, as Exact's does (system/Divisions holds only what the login can access). Any
+        # other NoDivisionAccess division stays listed: the licence (notes item 7).
+        self.gone: set[int] = {NOACCESS}
         self.rights = dict(rights or {})
         self.server_time = server_time
         self.calls: list[tuple] = []
@@ -76,6 +80,8 @@ class FakePort:
     def probe(self, division):
         self.calls.append(("probe", division))
         if division in self.refuse:
+            if division in self.gone:
+                self._divisions = [d for d in self._divisions if d["Code"] != division]
             raise self.refuse[division]
         return self.rights.get(division, True)
 
@@ -418,7 +424,10 @@ def test_activate_all_reports_each_cause_and_a_second_run_changes_nothing(world)
     assert by["Bakkerij De Vries"].outcome == "activated"
     assert by["Peeters Bouw"].cause == "not_granted_to_app"
     assert by["Oud Bedrijf"].cause == "archived"
-    assert by["Zonder Toegang"].cause == "login_has_no_access"
+    # The list was read in this run and still holds it: Exact refusing the firm's login in a
+    # listed administration is the licence (a list holds only what the login can access).
+    assert by["Zonder Toegang"].cause == "licence_unreachable"
+    assert "Premium" in by["Zonder Toegang"].fix
     assert by["Onbekend"].outcome == "missing"
     assert by["Wacht Nog"].cause == "access_pending"
     assert result.status == "partial"
@@ -486,3 +495,44 @@ def test_one_and_all_refuse_in_the_same_words(world):
             activate(world, name)
         assert err.value.details["cause"] == by[name].cause == cause
         assert (err.value.message, err.value.hint) == (by[name].message, by[name].fix)
+
+
+def test_a_listed_division_refused_with_no_access_is_the_licence(world):
+    """Premium (notes item 7): the list holds it, Exact refuses the firm's login there. Once
+    the cached list is read again (one fetch) and still holds it, the cause is the licence; a
+    division the fresh list has lost was the user's access (the test above)."""
+    premium = 800_008
+    world.port._divisions.append(division(premium, "Premium Klant B.V."))
+    world.port.refuse[premium] = no_access()
+    world.client("Premium Klant")
+    assert activation.list_divisions(world.store, world.portal, world.factory).rows
+    lists = world.port.count("divisions")
+    with pytest.raises(ExactRefused) as err:
+        activate(world, "Premium Klant", force=False)
+    assert err.value.details["cause"] == "licence_unreachable"
+    assert err.value.details["division"] == premium
+    assert "Premium" in err.value.message and "exact connect --client" in err.value.hint
+    assert world.port.count("divisions") == lists + 1  # the cached list read again, once
+    assert (
+        world.store.activations.get(world.store.clients.get(world.portal.id, "Premium Klant").id)
+        is None
+    )
+
+
+def test_activate_all_names_the_licence_without_a_list_fetch(world):
+    """In bulk a listed division refused with NoDivisionAccess is the licence at once: no list
+    fetch to re-check it (its pages would come back on every run while such a client stays)."""
+    premium = 800_008
+    world.port._divisions.append(division(premium, "Premium Klant B.V."))
+    world.port.refuse[premium] = no_access()
+    world.client("Premium Klant")
+    world.client("Bakkerij De Vries", vat="NL123456782B01")
+    assert activation.list_divisions(world.store, world.portal, world.factory).rows
+    lists = world.port.count("divisions")
+    result = activation.activate_all(world.store, world.portal, world.factory)
+    by = {o.client: o for o in result.outcomes}
+    assert by["Premium Klant"].cause == "licence_unreachable"
+    assert "exact connect --client" in by["Premium Klant"].fix
+    assert "--refresh" in by["Premium Klant"].fix
+    assert by["Bakkerij De Vries"].outcome == "activated"
+    assert world.port.count("divisions") == lists

@@ -147,3 +147,40 @@ def test_the_same_answers_with_and_without_numpy(monkeypatch):
     matched = [m for m in without.values() if m.outcome == MATCHED]
     assert len(matched) > 1500
     assert all(m.division == expected[m.client_id][1] for m in matched)
+
+
+def test_normalised_once_gives_what_validating_every_time_gives():
+    """The cached keys and the token-sorted ``ratio`` are the plain definitions: python-stdnum
+    on every number, ``token_sort_ratio`` on every pair (sandbox names, accents, legal forms,
+    typos, numbers with and without prefix, invalid ones)."""
+    import sys
+    from pathlib import Path
+
+    from rapidfuzz import fuzz
+
+    from exactlink.services import matching
+    from exactlink.services.identifiers import try_normalize_coc, try_normalize_vat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_matching import build
+
+    clients, divs, _expected = build(600, 600, 3)
+    numbers = [(d.vat_number, d.country) for d in divs] + [(c.vat, None) for c in clients]
+    numbers += [("nl 0044.95445 b01", None), ("0403170701", "BE"), ("123456789B01", None)]
+    numbers += [("NL123456789B02", "NL"), ("BE0403170702", None), (" ", None), ("x", "NL")]
+    matching.clear_caches()
+    for value, country in numbers * 2:  # the second time from the cache
+        compact = matching._compact(value)
+        plain = (try_normalize_vat(value, country) or compact) if value else None
+        assert matching.vat_key(value, country) == plain, (value, country)
+    for value, country in [(d.coc_number, d.country) for d in divs] * 2 + [
+        ("BE 0403.170.701", None)
+    ]:
+        hint = country if country in ("BE", "NL") else None
+        plain = (try_normalize_coc(value, hint) or matching._compact(value)) if value else None
+        assert matching.coc_key(value, country) == plain, (value, country)
+    names = [matching.normalize_name(d.description) for d in divs]
+    names += [matching.normalize_name(c.name) for c in clients]
+    for a, b in zip(names, reversed(names), strict=True):
+        sorted_a, sorted_b = matching._token_sorted(a), matching._token_sorted(b)
+        assert fuzz.ratio(sorted_a, sorted_b) == fuzz.token_sort_ratio(a, b)

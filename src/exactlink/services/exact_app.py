@@ -329,3 +329,26 @@ def divisions_max_age(config: ConfigLike) -> float:
             hint=_("Fix it in config.toml (default 15)."),
         )
     return minutes * 60.0
+
+
+PROBE_WORKERS_KEY = "exact.probe_workers"
+PROBE_WORKERS = 8
+MAX_PROBE_WORKERS = 16
+
+
+def probe_workers(config: ConfigLike) -> int:
+    """How many probes `exact activate --all` keeps in flight: ``exact.probe_workers`` (default
+    8; 1 = one after another). Exact's limits are per administration, each probe in its own."""
+    value = config.get(PROBE_WORKERS_KEY, PROBE_WORKERS)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        number = 0
+    else:
+        number = int(value)
+    if not 1 <= number <= MAX_PROBE_WORKERS:
+        raise InvalidInput(
+            _("{key} must be a whole number from 1 to {most}, not '{value}'.").format(
+                key=PROBE_WORKERS_KEY, most=MAX_PROBE_WORKERS, value=value
+            ),
+            hint=_("Fix it in config.toml (default {n}).").format(n=PROBE_WORKERS),
+        )
+    return number

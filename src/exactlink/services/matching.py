@@ -13,6 +13,11 @@ Anything less than one clear winner is *ambiguous* (with the candidates and thei
 *missing*: the person picks, or ``doctor`` explains. The work is O(clients + divisions) through
 dict indexes; only the clients left over after the exact keys are compared fuzzily, with
 rapidfuzz's C++ scorers, against the divisions that share a word start with them (blocking).
+
+Each identifier is normalised once: a VAT number (python-stdnum's validation is most of the
+linear work) is validated once per distinct number, however many records carry it (a client's and
+its administration's are usually the same), and each name's token-sorted form is computed once,
+not by the scorer for every pair (``token_sort_ratio`` is ``ratio`` of the token-sorted strings).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from exactlink.services.identifiers import try_normalize_coc, try_normalize_vat
@@ -59,8 +65,19 @@ LEGAL_FORMS = frozenset({
 # fmt: on
 _DOTS = re.compile(r"\.")
 _NON_WORD = re.compile(r"[^\w]+")
+_SEPARATORS = re.compile(r"[\s.\-/]+")
+# Distinct identifiers remembered per process (a firm's clients and administrations, twice over).
+_CACHE_SIZE = 1 << 17
 
 
+def clear_caches() -> None:
+    """Forget the normalised identifiers (benchmarks time a cold run)."""
+    normalize_name.cache_clear()
+    _vat_key.cache_clear()
+    _coc_key.cache_clear()
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def normalize_name(name: str | None) -> str:
     """``"Café Liègeois Dubois S.A."`` -> ``"cafe liegeois dubois"``.
 
@@ -85,7 +102,7 @@ def normalize_name(name: str | None) -> str:
 def _compact(value: str | None) -> str | None:
     if not value:
         return None
-    text = re.sub(r"[\s.\-/]+", "", value).upper()
+    text = _SEPARATORS.sub("", value).upper()
     return text or None
 
 
@@ -93,19 +110,38 @@ def vat_key(value: str | None, country: str | None = None) -> str | None:
     """The VAT number as matching compares it: normalised when valid, else compacted.
 
     An invalid number (a typo in Exact's division card) still matches the same typo on the
-    client, but never a different number.
+    client, but never a different number. Validated once per distinct number: a number with its
+    country prefix does not depend on ``country``.
     """
-    if not value:
+    compact = _compact(value)
+    if compact is None:
         return None
-    return try_normalize_vat(value, country) or _compact(value)
+    return _vat_key(compact, None if compact[:2].isalpha() else country)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _vat_key(compact: str, country: str | None) -> str:
+    return try_normalize_vat(compact, country) or compact
 
 
 def coc_key(value: str | None, country: str | None = None) -> str | None:
     """The chamber of commerce number as matching compares it (KvK 8 digits, KBO 10 digits)."""
-    if not value:
+    compact = _compact(value)
+    if compact is None:
         return None
-    hint = country if country in ("BE", "NL") else None
-    return try_normalize_coc(value, hint) or _compact(value)
+    hint = country if country in ("BE", "NL") and compact[:2] not in ("BE", "NL") else None
+    return _coc_key(compact, hint)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _coc_key(compact: str, country: str | None) -> str:
+    return try_normalize_coc(compact, country) or compact
+
+
+def _token_sorted(norm: str) -> str:
+    """What ``token_sort_ratio`` compares: the words sorted (a normalised name has single
+    spaces), so ``ratio`` of two of these is ``token_sort_ratio`` of the names."""
+    return " ".join(sorted(norm.split()))
 
 
 def coc_from_vat(vat: str | None) -> str | None:
@@ -186,7 +222,7 @@ class Match:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class _Indexed:
     code: int
     name: str
@@ -203,19 +239,28 @@ class DivisionIndex:
         self.coc: dict[str, list[int]] = {}
         self.name: dict[str, list[int]] = {}
         for division in divisions:
+            code = division.code
             norm = normalize_name(division.description)
-            self.by_code[division.code] = _Indexed(division.code, division.description, norm)
+            self.by_code[code] = _Indexed(code, division.description, norm)
             vat = vat_key(division.vat_number, division.country)
             if vat:
-                self.vat.setdefault(vat, []).append(division.code)
-                self.vat_of[division.code] = vat
-            cocs = {coc_key(division.coc_number, division.country), _coc_from_vat(vat)}
-            for coc in cocs - {None}:
-                self.coc.setdefault(str(coc), []).append(division.code)
-            for key in {norm, normalize_name(division.customer_name)} - {""}:
-                self.name.setdefault(key, []).append(division.code)
+                self.vat.setdefault(vat, []).append(code)
+                self.vat_of[code] = vat
+            coc = coc_key(division.coc_number, division.country)
+            if coc:
+                self.coc.setdefault(coc, []).append(code)
+            other = _coc_from_vat(vat)
+            if other and other != coc:
+                self.coc.setdefault(other, []).append(code)
+            if norm:
+                self.name.setdefault(norm, []).append(code)
+            customer = normalize_name(division.customer_name)
+            if customer and customer != norm:
+                self.name.setdefault(customer, []).append(code)
         self._codes = list(self.by_code)
         self._norms = [self.by_code[code].norm for code in self._codes]
+        self._sorted = [_token_sorted(norm) for norm in self._norms]
+        self._choices: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
         self._blocks: dict[str, list[int]] = {}
         for position, norm in enumerate(self._norms):
             for key in _block_keys(norm):
@@ -241,7 +286,7 @@ class DivisionIndex:
         if not norm or not self._norms:
             return []
         found = process.extract(
-            norm, self._norms, scorer=fuzz.token_sort_ratio, limit=limit, score_cutoff=floor
+            _token_sorted(norm), self._sorted, scorer=fuzz.ratio, limit=limit, score_cutoff=floor
         )
         return [self.candidate(self._codes[i], score, BY_NAME) for _n, score, i in found]
 
@@ -253,11 +298,27 @@ class DivisionIndex:
         threshold in practice. Word starts shared by more than BLOCK_CAP divisions ("de",
         "bak") are skipped while a rarer one is there, so a run grows close to linearly.
         """
-        blocks = [self._blocks[k] for k in _block_keys(norm) if k in self._blocks]
-        if not blocks:
-            return []
-        small = [b for b in blocks if len(b) <= BLOCK_CAP] or [min(blocks, key=len)]
-        return sorted(set().union(*small))
+        return self._block_choices(norm)[0]
+
+    def _block_choices(self, norm: str) -> tuple[list[int], list[str]]:
+        """The block's positions and their token-sorted names, built once per set of word
+        starts (names sharing them share the list)."""
+        keys = sorted(k for k in _block_keys(norm) if k in self._blocks)
+        if not keys:
+            return [], []
+        small = [k for k in keys if len(self._blocks[k]) <= BLOCK_CAP]
+        if not small:  # the rarest of the common ones (the first of equals, as min() picks)
+            small = [min(keys, key=lambda k: len(self._blocks[k]))]
+        chosen = tuple(small)
+        found = self._choices.get(chosen)
+        if found is None:
+            if len(chosen) == 1:
+                where = self._blocks[chosen[0]]  # ascending already, each position once
+            else:
+                where = sorted(set().union(*(self._blocks[k] for k in chosen)))
+            found = (where, [self._sorted[i] for i in where])
+            self._choices[chosen] = found
+        return found
 
     def fuzzy_many(self, norms: Sequence[str], *, floor: float) -> list[list[Candidate]]:
         """``fuzzy`` for many names at once, each scored only against its block (``_block``).
@@ -269,11 +330,11 @@ class DivisionIndex:
 
         out: list[list[Candidate]] = []
         for norm in norms:
-            where = self._block(norm) if norm else []
+            where, choices = self._block_choices(norm) if norm else ([], [])
             found = process.extract(
-                norm,
-                [self._norms[i] for i in where],
-                scorer=fuzz.token_sort_ratio,
+                _token_sorted(norm),
+                choices,
+                scorer=fuzz.ratio,
                 limit=MAX_CANDIDATES,
                 score_cutoff=floor,
             )

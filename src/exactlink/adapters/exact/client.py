@@ -17,15 +17,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from exactlink.adapters.exact import http
 from exactlink.adapters.exact.odata import convert_dates, first_record, unwrap
+from exactlink.adapters.exact.parallel import Owner
 from exactlink.adapters.exact.refusals import (
     current_not_granted,
     error_block,
@@ -35,7 +38,7 @@ from exactlink.adapters.exact.refusals import (
     refusal_hint,
 )
 from exactlink.adapters.exact.sites import API_PATH
-from exactlink.errors import ExactRefused, ExactTooSlow, ExactUnreachable, RateLimited
+from exactlink.errors import Cancelled, ExactRefused, ExactTooSlow, ExactUnreachable, RateLimited
 from exactlink.exact_records import DivisionRecord, MeRecord
 from exactlink.i18n import _, local_time
 from exactlink.models import RateLimitState
@@ -123,7 +126,53 @@ class ExactClient:
         self.on_wait = on_wait
         self.clock = clock
         self._limits: dict[int, RateLimitState] = {}
+        self._limits_lock = threading.Lock()
         self._me: MeRecord | None = None
+        # While `concurrently` runs: the thread that may write (store, keyring, token chain).
+        self._owner: Owner | None = None
+
+    # -- concurrency -------------------------------------------------------------------------
+    def concurrently(
+        self,
+        jobs: Sequence[Callable[[], Any]],
+        workers: int,
+        on_done: Callable[[int], None] | None = None,
+    ) -> list[Any]:
+        """Run ``jobs`` (each making calls through this client) on ``workers`` threads; results
+        or exceptions in the jobs' order. Store, keyring and token writes stay on this thread
+        (see ``parallel``). Exact's limits are per division (§5.1): give each job its own."""
+        if self._owner is not None:
+            raise RuntimeError("concurrently() is not re-entrant")
+        owner = Owner()
+        self._owner = owner
+        try:
+            return owner.run(jobs, workers, on_done)
+        finally:
+            self._owner = None
+
+    def _worker(self) -> Owner | None:
+        """The owner when this call runs on a worker thread, else None (write directly)."""
+        owner = self._owner
+        return owner if owner is not None and not owner.here() else None
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> None:
+        owner = self._worker()
+        if owner is None:
+            fn(*args)
+        else:
+            owner.post(fn, *args)
+
+    def _token(self, fn: Callable[..., str], *args: Any) -> str:
+        """A token call: on a worker, the token held in memory while it is fresh, else the call
+        made by the owner (a refresh writes the store and the keyring)."""
+        owner = self._worker()
+        if owner is None:
+            return fn(*args)
+        if not args:
+            held = self.tokens.held_token()
+            if held:
+                return held
+        return owner.call(fn, *args)
 
     # -- URLs --------------------------------------------------------------------------------
     def url(self, path: str) -> str:
@@ -146,6 +195,13 @@ class ExactClient:
             return int(parts[0]), "/".join(parts[1:])
         return None, "/".join(parts)
 
+    def _token_error(self) -> Exception:
+        """The chain's answer to a second 401 (it marks the connection: the owner writes)."""
+        owner = self._worker()
+        if owner is not None:
+            return owner.call(self.tokens.mark_unauthorized)
+        return self.tokens.mark_unauthorized()
+
     # -- one request -------------------------------------------------------------------------
     def request(
         self,
@@ -159,7 +215,7 @@ class ExactClient:
         method = method.upper()
         url = self.url(path)
         division, endpoint = self._split(url)
-        token = self.tokens.access_token()
+        token = self._token(self.tokens.access_token)
         refreshed = False
         attempts = 0
         waits = 0
@@ -194,9 +250,9 @@ class ExactClient:
             if status == 401:
                 self._record(method, endpoint, division, response, "")
                 if refreshed:
-                    raise self.tokens.mark_unauthorized()
+                    raise self._token_error()
                 refreshed = True
-                token = self.tokens.after_unauthorized(token)
+                token = self._token(self.tokens.after_unauthorized, token)
                 continue
             if error_block(response):
                 # Recognised by status or body: Exact's answer while blocked is [U] (§5.1).
@@ -252,13 +308,16 @@ class ExactClient:
         remaining = max(0.0, seconds)
         label = why if division is None else f"{why}:{division}"
         while remaining > 0:
+            owner = self._worker()
+            if owner is not None and owner.closed:
+                raise Cancelled(_("Interrupted."))
             if self.on_wait is not None:
-                self.on_wait(remaining, label)
+                self._write(self.on_wait, remaining, label)
             step = min(1.0, remaining)
             sleep(step)
             remaining -= step
         if self.on_wait is not None:
-            self.on_wait(0.0, label)
+            self._write(self.on_wait, 0.0, label)
 
     def _too_many(
         self,
@@ -305,18 +364,19 @@ class ExactClient:
         state = rate_limit_from_headers(division, response.headers)
         if state is None:
             return
-        old = self._limits.get(division)
-        if old is not None:  # a 429 carries only the exceeded family (§5.2): keep the other
-            state = RateLimitState(
-                division,
-                *(
-                    new if new is not None else prev
-                    for new, prev in zip(state[1:], old[1:], strict=True)
-                ),
-            )
-        self._limits[division] = state
+        with self._limits_lock:
+            old = self._limits.get(division)
+            if old is not None:  # a 429 carries only the exceeded family (§5.2): keep the other
+                state = RateLimitState(
+                    division,
+                    *(
+                        new if new is not None else prev
+                        for new, prev in zip(state[1:], old[1:], strict=True)
+                    ),
+                )
+            self._limits[division] = state
         if self.recorder is not None:
-            self.recorder.save_rate_limit(self.connection.id, state)
+            self._write(self.recorder.save_rate_limit, self.connection.id, state)
 
     def _record(
         self,
@@ -329,14 +389,17 @@ class ExactClient:
     ) -> None:
         if self.recorder is None:
             return
-        self.recorder.record_error(
-            self.connection.id,
-            division=division,
-            method=method,
-            endpoint=endpoint,
-            status=response.status_code,
-            reason=reason or reason_header(response),
-            message=message,
+        self._write(
+            partial(
+                self.recorder.record_error,
+                self.connection.id,
+                division=division,
+                method=method,
+                endpoint=endpoint,
+                status=response.status_code,
+                reason=reason or reason_header(response),
+                message=message,
+            )
         )
 
     # -- reading -----------------------------------------------------------------------------
@@ -398,9 +461,16 @@ class ExactClient:
         return bool(body)
 
     def rate_limit(self, division: int) -> RateLimitState | None:
-        found = self._limits.get(int(division))
+        with self._limits_lock:
+            found = self._limits.get(int(division))
         if found is None and self.recorder is not None:
-            found = self.recorder.rate_limit(self.connection.id, int(division))
+            owner = self._worker()
+            read = self.recorder.rate_limit
+            found = (
+                read(self.connection.id, int(division))
+                if owner is None
+                else owner.call(read, self.connection.id, int(division))
+            )
         return found
 
 

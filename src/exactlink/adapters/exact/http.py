@@ -51,12 +51,16 @@ def _debug(text: str, *args: Any) -> None:
     sys.stderr.flush()
 
 
+POOL_SIZE = 20
+
+
 def new_session() -> requests.Session:
     """One session per connection: keep-alive, ``Accept: application/json`` (else Exact sends
     Atom/XML, reference §3.1). Proxy and CA-bundle variables of the environment apply as usual;
     a sandbox on loopback behind a proxy needs ``NO_PROXY=127.0.0.1,localhost`` (the demo and
     the tests set it)."""
     import requests
+    from requests.adapters import HTTPAdapter
 
     from exactlink.adapters.exact.deadline import DeadlineAdapter
 
@@ -64,6 +68,11 @@ def new_session() -> requests.Session:
     session.mount("https://", DeadlineAdapter())
     session.mount("http://", DeadlineAdapter())
     session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+    # Room for every probe worker of `activate --all` (exact.probe_workers, at most 16) to keep
+    # its connection: urllib3's default of 10 would drop and reopen them, with a warning.
+    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 

@@ -130,6 +130,14 @@ class TokenManager:
         self._cached = self._refresh_locked(failed=None)
         return self._cached
 
+    def held_token(self) -> str | None:
+        """The access token already in memory while it is fresh; None otherwise. No I/O, so a
+        worker thread may ask (``parallel``): anything else goes through the owner thread."""
+        connection = self.connection
+        if connection.status in (CONNECTION_DISCONNECTED, CONNECTION_NEEDS_RECONNECT):
+            return None
+        return self._cached if self._fresh_enough(connection) else None
+
     def after_unauthorized(self, failed: str) -> str:
         """Exact said 401 to ``failed``: the token to retry with (refreshing at most once)."""
         self._cached = self._refresh_locked(failed=failed)

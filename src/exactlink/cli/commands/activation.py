@@ -30,6 +30,12 @@ def divisions_max_age(ctx: AppContext) -> float:
     return configured(ctx.config)
 
 
+def probe_workers(config: Any) -> int:
+    from exactlink.services.exact_app import probe_workers as configured
+
+    return configured(config)
+
+
 def _port_factory(ctx: AppContext, portal: Any) -> Any:
     """Builds the portal's Exact client on first use, and only once."""
     from functools import cache
@@ -308,6 +314,7 @@ def _activate_all(ctx: AppContext, dry_run: bool) -> None:
             dry_run=dry_run,
             progress=bar.update if bar else None,
             max_age=divisions_max_age(ctx),
+            workers=probe_workers(ctx.config),
         )
     finally:
         if bar:

@@ -35,6 +35,10 @@ CAUSE_USER = "user_blocked"
 CAUSE_HQ = "hq_division"
 CAUSE_NOT_GRANTED = "not_granted_to_app"
 CAUSE_NO_ACCESS = "login_has_no_access"
+# Listed in system/Divisions (which holds only what the login can access, reference §4.2 [C]),
+# yet refused with NoDivisionAccess: the client's licence is one Exact does not open to an
+# accountant's login (December 2026 notes item 7 [R], reported for Premium).
+CAUSE_LICENCE_UNREACHABLE = "licence_unreachable"
 CAUSE_NO_RIGHTS = "no_rights"
 CAUSE_APP_SCOPE = "app_scope"
 CAUSE_TAKEN = "division_taken"
@@ -84,6 +88,31 @@ def fix_license() -> str:
         " accountant's login even when linked: connect the client with a login of its own"
         " licence (`exactlink exact connect --client NAME`)."
     )
+
+
+def fix_license_listed() -> str:
+    """The fix of a listed administration Exact refuses the firm's login in."""
+    return _(
+        "{fix} If the firm's user only lost access since the list was read, `exactlink exact"
+        " divisions --refresh` no longer shows it: then give access on the user card, Monitor >"
+        " Administraties: Toegangsrechten (Companies: Access rights)."
+    ).format(fix=fix_license())
+
+
+def fix_no_access_or_license() -> str:
+    """The fix of an administration left out of the list and refused with NoDivisionAccess:
+    Exact's answer is the same for both causes (notes item 7 [R]), so both, in order."""
+    return _("1. {access} 2. If the user card already gives access: {license}").format(
+        access=fix_no_access(), license=fix_license()
+    )
+
+
+def message_license(code: int) -> str:
+    return _(
+        "Administration {code} is in the firm's list (system/Divisions), yet Exact refuses the"
+        " firm's login in it (NoDivisionAccess): the client's licence cannot be reached through"
+        " an accountant's login (reported for Exact Online Premium)."
+    ).format(code=code)
 
 
 def fix_other_user() -> str:
@@ -150,12 +179,21 @@ def fix_reconnect() -> str:
     return _("Connect again: `exactlink exact connect`.")
 
 
-def explain_refusal(exc: ExactRefused) -> tuple[str, str]:
-    """``(cause, fix)`` for a 403 from Exact, read from its ``Reason`` header or message (§3.8)."""
+def explain_refusal(exc: ExactRefused, *, listed: bool | None = None) -> tuple[str, str]:
+    """``(cause, fix)`` for a 403 from Exact, read from its ``Reason`` header or message (§3.8).
+
+    ``listed``: whether a fresh ``system/Divisions`` holds the division (None: not known). A
+    listed division refused with NoDivisionAccess is the licence (notes item 7); an unlisted one
+    is the user's access or the licence, which Exact's answer does not tell apart.
+    """
     reason = (exc.reason or "").split(":")[0].strip()
     if reason == REASON_NOT_IN_SCOPE:
         return CAUSE_NOT_GRANTED, fix_not_granted()
     if reason == "NoDivisionAccess":
+        if listed:
+            return CAUSE_LICENCE_UNREACHABLE, fix_license_listed()
+        if listed is False:
+            return CAUSE_NO_ACCESS, fix_no_access_or_license()
         return CAUSE_NO_ACCESS, fix_no_access()
     if reason == "DivisionBlocked":
         return CAUSE_BLOCKED, fix_blocked()

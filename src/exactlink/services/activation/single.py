@@ -22,7 +22,9 @@ from exactlink.services import matching
 from exactlink.services.activation.causes import (
     ACTIVATED,
     ALREADY_ACTIVE,
+    CAUSE_LICENCE_UNREACHABLE,
     CAUSE_MISMATCH,
+    CAUSE_NO_ACCESS,
     CAUSE_NO_RIGHTS,
     CAUSE_OWN_LINK,
     CAUSE_PRACTICE,
@@ -30,7 +32,9 @@ from exactlink.services.activation.causes import (
     CAUSE_UNLISTED,
     WOULD_ACTIVATE,
     explain_refusal,
+    fix_license_listed,
     fix_no_rights,
+    message_license,
 )
 from exactlink.services.activation.divisions import (
     DEFAULT_MAX_AGE,
@@ -108,6 +112,32 @@ def probe_division(port: ExactPort, division: int) -> None:
         )
 
 
+def still_listed(
+    store: Store, portal: Portal, conn: Connection, port: ExactPort, code: int, fetched: bool
+) -> bool:
+    """Whether ``code`` is in a list read now (``fetched``: the one in hand is): system/Divisions
+    holds only what the login can access (§4.2 [C]), so a NoDivisionAccess for a division still
+    listed is the licence, not the user card. One list fetch at most; False if it fails."""
+    if fetched:
+        return True
+    try:
+        fresh = fetch_divisions(store, portal, conn, port)
+    except ExactlinkError:
+        return False
+    return code in {d.code for d in fresh}
+
+
+def licence_refusal(code: int, exc: ExactRefused) -> ExactRefused:
+    """The probe's NoDivisionAccess, for a division the list holds (notes item 7 [R])."""
+    return ExactRefused(
+        message_license(code),
+        hint=fix_license_listed(),
+        status=exc.status,
+        reason=exc.reason,
+        details={"cause": CAUSE_LICENCE_UNREACHABLE, "division": code},
+    )
+
+
 def activate_client(
     store: Store,
     secrets: SecretStore | None,
@@ -136,7 +166,7 @@ def activate_client(
     conn = portal_connection(store, portal)
     get_port = cache(port_factory)
     asked = Asked(division, overwrite, force, max_age)
-    verdict, case = _judge(store, portal, conn, client, get_port, asked)
+    verdict, case, fetched = _judge(store, portal, conn, client, get_port, asked)
     if verdict.kind == ASK and choose is not None:
         picked = choose(client, verdict.candidates, list(case.divisions.values()))
         if picked is None:
@@ -161,7 +191,14 @@ def activate_client(
     if dry_run:
         outcome.outcome = WOULD_ACTIVATE
         return outcome
-    probe_division(get_port(), verdict.code)
+    try:
+        probe_division(get_port(), verdict.code)
+    except ExactRefused as exc:
+        if exc.details.get("cause") == CAUSE_NO_ACCESS and still_listed(
+            store, portal, conn, get_port(), verdict.code, fetched
+        ):
+            raise licence_refusal(verdict.code, exc) from None
+        raise
     outcome.replaced = _link(store, secrets, portal, conn, client, verdict) or None
     outcome.changed = True
     return outcome
@@ -183,8 +220,9 @@ def _judge(
     client: Client,
     get_port: PortFactory,
     asked: Asked,
-) -> tuple[Verdict, Case]:
-    """The facts read (the list fetched when it is missing or stale), and the rules' verdict."""
+) -> tuple[Verdict, Case, bool]:
+    """The facts read (the list fetched when it is missing or stale), the rules' verdict, and
+    whether the list was fetched now."""
     divisions, fetched = current_divisions(store, portal, conn, get_port, max_age=asked.max_age)
     match = matching.match_client(client, divisions) if asked.division is None else None
     case = read_facts(store, portal, conn, divisions).case(
@@ -198,7 +236,8 @@ def _judge(
             case = replace(case, match=matching.match_client(client, fresh))
         case = replace(case, divisions=by_code(fresh))
         verdict = decide(case)
-    return verdict, case
+        fetched = True
+    return verdict, case, fetched
 
 
 def _link(

@@ -29,6 +29,11 @@ from exactlink.services.activation import (
     fix_archived,
     fix_no_rights,
 )
+from exactlink.services.activation.causes import (
+    CAUSE_LICENCE_UNREACHABLE,
+    fix_no_access,
+    message_license,
+)
 from exactlink.services.activation.divisions import is_fresh
 from exactlink.services.activation.facts import by_code
 from exactlink.services.activation.rules import (
@@ -145,7 +150,7 @@ def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> N
     assert s.code is not None
     if verdict.cause == CAUSE_UNLISTED:
         s.add("division_listed", FAIL, verdict.message or "", _("The probe below tells which."))
-        probe(s, explained=False)
+        probe(s, explained=False, listed=False)
         found = s.report.get("probe")
         if found is not None and found.status == OK:
             hidden(s)
@@ -162,7 +167,7 @@ def _check_state(s: Session, listed: dict[int, Division], verdict: Verdict) -> N
         probe(s, explained=True)
         return
     s.add("division_state", OK, _("Active and not blocked."))
-    probe(s, explained=False)
+    probe(s, explained=False, listed=True)
 
 
 def _recent_errors(s: Session) -> int:
@@ -177,7 +182,7 @@ def _recent_errors(s: Session) -> int:
     return len(recent)
 
 
-def probe(s: Session, *, explained: bool) -> None:
+def probe(s: Session, *, explained: bool, listed: bool | None = None) -> None:
     if explained:
         s.add(
             "probe",
@@ -197,17 +202,27 @@ def probe(s: Session, *, explained: bool) -> None:
             _("Wait an hour, then run doctor again."),
         )
         return
-    if _probe_once(s):
+    if _probe_once(s, listed):
         check_rate_limit(s)
 
 
-def _probe_once(s: Session) -> bool:
+def _still_listed(s: Session) -> bool:
+    """The division in a list read now (one fetch unless it was just fetched): a listed division
+    refused with NoDivisionAccess is the licence; one gone from the list lost the user's access."""
+    if not s.fetched and not read_divisions(s, need=-1):
+        return True  # the ✗ of the list is shown; keep what the list in hand said
+    return s.code in {d.code for d in s.divisions or []}
+
+
+def _probe_once(s: Session, listed: bool | None = None) -> bool:
     """One call in the division; False (with its ✗) when Exact refused it or could not answer."""
     assert s.port is not None and s.code is not None
     try:
         allowed = s.port.probe(s.code)
     except ExactRefused as exc:
-        cause, fix = explain_refusal(exc)
+        cause, fix = explain_refusal(exc, listed=listed)
+        if cause == CAUSE_LICENCE_UNREACHABLE and not _still_listed(s):
+            cause, fix = CAUSE_NO_ACCESS, fix_no_access()
         messages = {
             CAUSE_NOT_GRANTED: _(
                 "Administration {code} is not granted to the app (division scope)."
@@ -215,6 +230,7 @@ def _probe_once(s: Session) -> bool:
             CAUSE_NO_ACCESS: _("The firm's Exact login has no access to administration {code}."),
             CAUSE_BLOCKED: _("Administration {code} is blocked by Exact."),
             CAUSE_LICENSE: _("The license of administration {code} is blocked or has expired."),
+            CAUSE_LICENCE_UNREACHABLE: message_license(s.code),
         }
         message = messages.get(cause, _("Exact refused administration {code}: {error}"))
         s.add("probe", FAIL, message.format(code=s.code, error=exc.message), fix, cause=cause)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exactlink.errors import ExactlinkError, ExactRefused, RateLimited
@@ -21,12 +22,15 @@ from exactlink.models import Client, Division
 from exactlink.services import matching
 from exactlink.services.activation.causes import (
     CAUSE_HIDDEN,
+    CAUSE_LICENCE_UNREACHABLE,
     CAUSE_NOT_ACTIVATED,
     CAUSE_PENDING,
     CAUSE_RATE_LIMITED,
     CAUSE_STALE_ACTIVATION,
     explain_refusal,
     fix_archived,
+    fix_license_listed,
+    message_license,
 )
 from exactlink.services.activation.facts import by_code
 from exactlink.services.activation.identity import MISMATCH, compare
@@ -43,6 +47,8 @@ from exactlink.services.doctor.local import (
 )
 from exactlink.services.doctor.report import FAIL, OK, WARN, Inputs, Report, Session
 
+# How long a recorded NoDivisionAccess answer still explains a listed division.
+REFUSAL_MEMORY_DAYS = 7
 IN_DOUBT = "in_doubt"  # activated on a division the list leaves out: the probe decides
 
 
@@ -151,7 +157,34 @@ def _judge_all(s: Session, clients: list[Client]) -> list[ClientStatus]:
     listed = by_code(s.divisions or [])
     todo = [c for c in clients if c.division is None and refuse_pending(_case(s, c)) is None]
     matches = matching.match_clients(todo, list(listed.values()))
-    return [judge(s, c, listed, matches.get(c.id)) for c in clients]
+    judged = [judge(s, c, listed, matches.get(c.id)) for c in clients]
+    refused = _refused_in(s)
+    for j in judged:
+        if j.cause == CAUSE_NOT_ACTIVATED and j.division in refused:
+            # Listed, yet Exact refused the firm's login there: no probe needed to know why.
+            j.cause, j.message, j.fix = (
+                CAUSE_LICENCE_UNREACHABLE,
+                message_license(j.division),
+                fix_license_listed(),
+            )
+    return judged
+
+
+def _refused_in(s: Session) -> set[int]:
+    """Divisions where Exact answered NoDivisionAccess lately (the store's record of Exact's
+    errors, e.g. from a refused `exact activate`): read, not asked again."""
+    assert s.store is not None
+    if s.connection is None:
+        return set()
+    since = (datetime.now(UTC) - timedelta(days=REFUSAL_MEMORY_DAYS)).isoformat(timespec="seconds")
+    errors = s.store.connections.errors(
+        s.connection.id, since=since.replace("+00:00", "Z"), limit=10_000
+    )
+    return {
+        e.division
+        for e in errors
+        if e.division is not None and (e.reason or "").startswith("NoDivisionAccess")
+    }
 
 
 def _case(s: Session, client: Client, **kw: Any) -> Case:
@@ -252,7 +285,7 @@ def _probe(s: Session, code: int) -> tuple[str, str, str | None, str | None]:
     try:
         s.port.probe(code)
     except ExactRefused as exc:
-        cause, fix = explain_refusal(exc)
+        cause, fix = explain_refusal(exc, listed=False)
         return (
             FAIL,
             cause,
