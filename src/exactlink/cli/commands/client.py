@@ -317,10 +317,10 @@ def client_list(
         return
     ctx.out.table(
         ["name", "status", "vat", "coc", "email", "managed", "division"],
-        [
+        (  # a generator: a long list on a terminal is written as it is read
             (c.name, c.status, c.vat, c.coc, c.email, "yes" if c.managed else "", c.division)
             for c in clients
-        ],
+        ),
     )
 
 
