@@ -282,11 +282,14 @@ class AppContext:
 
     def exact_countdown(self, remaining: float, label: str) -> None:
         """``on_wait`` of the Exact client: a countdown on a terminal, one line otherwise."""
-        kind, _sep, division = label.partition(":")
+        kind, _sep, where = label.partition(":")
         if kind != "minutely" or self.quiet:
             return
         stream = self.out.stderr
-        where = division or "-"
+        if where.isdigit():
+            where = _("administration {code}").format(code=where)
+        elif not where:
+            where = _("this app")
         if self.out.stderr_is_tty:
             if remaining > 0:
                 stream.write(
