@@ -170,6 +170,8 @@ class ExactlinkGroup(TyperGroup):
             _fail(_context.app_context(ctx), environment_problem(exc))
         except Exception as exc:
             app_ctx = _context.app_context(ctx)
+            if type(exc).__module__ == "sqlite3":
+                _store_failure(app_ctx, exc)
             if not _is_framework_exception(exc):
                 _bug(app_ctx, exc)
             if type(exc).__name__ == "Abort":
@@ -196,6 +198,18 @@ def _usage_envelope(ctx: Any, exc: Any) -> None:
     out = ctx.obj.out if isinstance(ctx.obj, _context.AppContext) else Output(json_mode=True)
     out.json_mode = True
     out.result("error", None, [{"code": "usage", "message": exc.format_message()}])
+
+
+def _store_failure(app_ctx: _context.AppContext, exc: Exception) -> None:
+    """An SQLite error that escaped a read: a damaged store is the machine's trouble (exit 11),
+    not a bug; anything else stays a bug."""
+    from exactlink.adapters.store.db import translate
+
+    translated = translate(exc, app_ctx.paths.db_file)
+    if translated is None:
+        _bug(app_ctx, exc)
+    else:
+        _fail(app_ctx, translated)
 
 
 def _closed_pipe() -> None:

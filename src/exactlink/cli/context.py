@@ -85,7 +85,11 @@ class AppContext:
     def store(self) -> Store:
         from exactlink.adapters.store import Store
 
-        return Store(self.paths.db_file, self.store_url)
+        # An empty state.db in a home whose config names a portal was cut to nothing: refused
+        # (exit 11), not started afresh as if no portal had ever been made.
+        return Store(
+            self.paths.db_file, self.store_url, in_use=lambda: bool(self.config.default_portal)
+        )
 
     @cached_property
     def member_secrets(self) -> SecretStore:
