@@ -128,3 +128,31 @@ def test_control_characters_stay_visible_in_a_streamed_table():
 
     assert "\x1b" not in screen.getvalue()
     assert "Evil^[[2J BV" in screen.getvalue()
+
+
+def test_wide_and_accented_values_keep_the_columns_aligned():
+    from exactlink.cli.tables import StreamedTable, cell_width
+
+    sample = [["Café Zoë BV", "granted"], ["日本商事 KK", "active"]]
+    table = StreamedTable(["name", "status"], sample, terminal_width=40)
+    lines = table.row(["Crème Brûlée Bakkerij Élise Très Longue Naam BV", "pending"])
+    lines += table.row(["日本商事 KK", "active"])
+    widths = {cell_width(line.split("│")[0]) for line in lines}
+    assert len(widths) == 1  # the bar in the same column on every line
+    folded = " ".join(line.split("│")[0].strip() for line in lines[:-1])
+    assert folded == "Crème Brûlée Bakkerij Élise Très Longue Naam BV"  # at spaces
+
+
+def test_without_utf8_the_table_is_drawn_in_ascii():
+    from exactlink.cli.output import Output
+
+    class Terminal(io.StringIO):
+        encoding = "cp1252"
+
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    Output(stdout=screen).table(["name"], [(f"Klant {i}",) for i in range(200)])
+    assert screen.getvalue().isascii()
+    assert screen.getvalue().splitlines()[1].startswith("---")

@@ -47,14 +47,23 @@ def fold(text: str, width: int) -> list[str]:
                 text = text[cut + 1 :]
         lines.append(text)
         return lines
-    lines, line, used = [], "", 0
-    for char in text:
-        w = cell_width(char)
-        if used + w > width and line:
+    lines: list[str] = []
+    line, used = "", 0
+    for word in text.split(" "):
+        size = cell_width(word)
+        if line and used + 1 + size <= width:
+            line, used = f"{line} {word}", used + 1 + size
+            continue
+        if line:
             lines.append(line)
-            line, used = "", 0
-        line += char
-        used += w
+        line, used = "", 0
+        for char in word:  # a word wider than the column breaks inside it
+            w = cell_width(char)
+            if used + w > width and line:
+                lines.append(line)
+                line, used = "", 0
+            line += char
+            used += w
     lines.append(line)
     return lines
 
@@ -110,11 +119,11 @@ class StreamedTable:
 
     def header(self) -> list[str]:
         """The header line(s) and the rule under them."""
-        heavy, cross, line = ("┃", "╇", "━") if self.unicode else ("|", "+", "-")
-        lines = [line.rstrip() for line in self._lines(self.columns, heavy)]
+        heavy, cross, stroke = ("┃", "╇", "━") if self.unicode else ("|", "+", "-")
+        lines = [text.rstrip() for text in self._lines(self.columns, heavy)]
         if self.bold:
             lines = [f"\x1b[1m{text}\x1b[0m" for text in lines]
-        rule = cross.join(line * (w + 2) for w in self.widths)
+        rule = cross.join(stroke * (w + 2) for w in self.widths)
         return [*lines, rule]
 
     def row(self, cells: Sequence[str]) -> list[str]:
