@@ -35,8 +35,8 @@ def cell_width(text: str) -> int:
 def fold(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` columns: at spaces where it can, inside a word
     where it must."""
+    lines: list[str] = []
     if text.isascii():
-        lines = []
         while len(text) > width:
             cut = text.rfind(" ", 0, width + 1)
             if cut <= 0:
@@ -47,7 +47,6 @@ def fold(text: str, width: int) -> list[str]:
                 text = text[cut + 1 :]
         lines.append(text)
         return lines
-    lines: list[str] = []
     line, used = "", 0
     for word in text.split(" "):
         size = cell_width(word)
