@@ -10,7 +10,7 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     ExactlinkError                      1  unexpected / generic
     ├── StoreError                      1  adapters/store/db.py: the SQLite store cannot be opened
     │                                      or written (locked past the busy timeout, disk full,
-    │                                      read-only, corrupt, newer schema)
+    │                                      read-only, newer schema); damaged: StoreDamaged (11)
     ├── ConfigError                     1  adapters/config.py: config.toml cannot be read
     ├── UsageError                      2  bad flags, bad input, a prompt needed without a TTY
     │   └── InvalidInput                2  a value that does not validate (VAT, e-mail, CSV row, ...)
@@ -26,8 +26,10 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     ├── DoctorProblems                 10  doctor found at least one ✗
     ├── EnvironmentProblem             11  the machine refused: permission denied, disk full,
     │   │                                  read-only file system (names the path and the fix)
-    │   └── UnsafeFolder               11  the home or data folder is a symlink, writable by
-    │                                      others or owned by another user
+    │   ├── UnsafeFolder               11  the home or data folder is a symlink, writable by
+    │   │                                  others or owned by another user
+    │   └── StoreDamaged               11  the local store file is corrupt, cut short, empty
+    │                                      where a store was, or unreadable
     └── Cancelled                     130  Ctrl-C
 """
 
@@ -184,6 +186,14 @@ class UnsafeFolder(EnvironmentProblem):
     the group or the world, or owned by another user. It is refused, never silently tightened."""
 
     code = "unsafe_folder"
+
+
+class StoreDamaged(EnvironmentProblem):
+    """The local store (state.db) cannot be read: not an SQLite file, cut short, empty where a
+    store was in use, malformed, or no permission to read it. Never started afresh silently:
+    that would look like "no portal" and lose the firm's clients from view."""
+
+    code = "store_damaged"
 
 
 class Cancelled(ExactlinkError):

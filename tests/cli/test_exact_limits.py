@@ -43,6 +43,22 @@ def test_minutely_429_waits_for_the_reset_and_succeeds(sandbox_factory, cli, mon
     assert row["minutely_limit"] == 2 and row["daily_limit"] == 5000
 
 
+def test_the_minute_wait_names_the_endpoint_when_there_is_no_division(
+    sandbox_factory, cli, monkeypatch
+):
+    """current/Me has no division; the strict sandbox meters it all the same (§5.2)."""
+    world, _division = _connected(sandbox_factory, cli, monkeypatch, minutely_limit=1)
+    monkeypatch.setattr(
+        "exactlink.adapters.exact.client.sleep", lambda seconds: advance(world.sb, seconds)
+    )
+    assert cli("exact", "api", "current/Me").exit_code == 0
+    waited = cli("exact", "api", "current/Me")
+    assert waited.exit_code == 0, waited.stderr
+    assert "Exact's minute limit for current/Me reached; waiting" in waited.stderr
+    assert "for -" not in waited.stderr
+    assert stats(world.sb)["rate_limited"].get("current", 0) >= 1  # Exact said 429 there
+
+
 def test_daily_limit_exits_7_with_the_reset_time(sandbox_factory, cli, monkeypatch):
     _world, division = _connected(sandbox_factory, cli, monkeypatch, daily_limit=1)
     assert _accounts(cli, division).exit_code == 0
@@ -81,3 +97,4 @@ def test_countdown_on_a_terminal(monkeypatch):
     ctx.exact_countdown(0, "minutely:123")
     text = err.getvalue()
     assert "\r" in text and "42 s" in text and "41 s" in text
+    assert "minute limit for administration 123 reached" in text

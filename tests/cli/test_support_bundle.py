@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def test_bundle_holds_the_diagnosis_and_no_secret(
-    sandbox_factory, cli, monkeypatch, isolated_home, tmp_path
+    sandbox_factory, cli, monkeypatch, isolated_home, tmp_path, store_backend
 ):
     world = connected(sandbox_factory, cli, monkeypatch)
     sb = world.sb
@@ -61,6 +61,12 @@ def test_bundle_holds_the_diagnosis_and_no_secret(
     )
     assert bundle["doctor"]["status"] in ("ok", "warn")
     assert {c["id"] for c in bundle["doctor"]["checks"]} >= {"store", "connection", "probe"}
+    # where the secrets are is named (support's first question), not blanked
+    assert bundle["secret_storage"] == (
+        "team store (AES-256-GCM)"
+        if store_backend == "postgresql"
+        else "file (insecure): insecure-file"
+    )
 
     # every secret there is, read from the (insecure) secret store, is absent from the file
     stored = secret_values(isolated_home)
@@ -78,6 +84,44 @@ def test_bundle_without_connection_or_keyring_secrets(cli, tmp_path):
     bundle = json.loads(out.read_text())
     assert bundle["connection"] is None
     assert bundle["doctor"]["status"] == "fail"
+
+
+@pytest.mark.real
+def test_bundle_names_the_keyring_and_holds_no_secret_from_it(
+    sandbox_factory, cli, monkeypatch, isolated_home, tmp_path, real_keyring, store_backend
+):
+    from support.exactkit import connect_inprocess, make_world
+
+    world = make_world(sandbox_factory, cli, insecure=False)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    out = tmp_path / "bundle.json"
+
+    result = cli("support", "bundle", "--no-doctor", "-o", str(out))
+
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text("utf-8")
+    named = json.loads(text)["secret_storage"]
+    if store_backend == "postgresql":
+        assert named == "team store (AES-256-GCM)"
+    else:
+        assert named.startswith("keyring: SecretService (keyring.backends.SecretService.")
+    assert world.app["client_secret"] not in text
+    engine = world.sb.engine  # every token the sandbox ever issued to this home
+    for token in [*engine.access_tokens, *engine.refresh_tokens]:
+        assert token not in text
+
+
+def test_describe_backend_in_words():
+    from exactlink.services.support import describe_backend
+
+    assert describe_backend("keyring.backends.macOS.Keyring").startswith("keyring: macOS (")
+    assert describe_backend("keyring.backends.Windows.WinVaultKeyring").startswith(
+        "keyring: Windows ("
+    )
+    assert describe_backend("insecure-file") == "file (insecure): insecure-file"
+    assert describe_backend("team-store (AES-256-GCM)") == "team store (AES-256-GCM)"
+    refused = describe_backend(None, RuntimeError("no D-Bus"))
+    assert refused == "unavailable: RuntimeError"
 
 
 def test_redact_scrubs_known_values_and_secret_keys():

@@ -170,10 +170,13 @@ class ExactlinkGroup(TyperGroup):
             _fail(_context.app_context(ctx), environment_problem(exc))
         except Exception as exc:
             app_ctx = _context.app_context(ctx)
+            if type(exc).__module__ == "sqlite3":
+                _store_failure(app_ctx, exc)
             if not _is_framework_exception(exc):
                 _bug(app_ctx, exc)
             if type(exc).__name__ == "Abort":
                 _fail(app_ctx, Cancelled(_("Aborted.")))
+            _suggest_once(ctx, exc)
             if hasattr(exc, "format_message"):
                 # Usage errors keep the framework's message and exit 2; --json still gets an
                 # envelope on stdout.
@@ -196,6 +199,47 @@ def _usage_envelope(ctx: Any, exc: Any) -> None:
     out = ctx.obj.out if isinstance(ctx.obj, _context.AppContext) else Output(json_mode=True)
     out.json_mode = True
     out.result("error", None, [{"code": "usage", "message": exc.format_message()}])
+
+
+def _suggest_once(ctx: Any, exc: Exception) -> None:
+    """One "Did you mean ...?" for a mistyped command or option, wherever it stands."""
+    if isinstance(exc, click.exceptions.NoSuchCommand):
+        _one_suggestion(exc)
+    elif isinstance(exc, click.exceptions.NoSuchOption) and not exc.possibilities:
+        _global_option_suggestion(ctx, exc)
+
+
+def _one_suggestion(exc: click.exceptions.NoSuchCommand) -> None:
+    """A mistyped command gets one "Did you mean ...?": click adds it from the group's commands
+    and Typer appended the same again; the root, which loads its groups lazily, got none."""
+    exc.message = exc.message.split(" Did you mean ", 1)[0]
+    group = exc.ctx.command if exc.ctx is not None else None
+    if not exc.possibilities and isinstance(group, click.Group) and exc.ctx is not None:
+        from difflib import get_close_matches
+
+        names = group.list_commands(exc.ctx)
+        exc.possibilities = get_close_matches(exc.command_name, names) or None
+
+
+def _global_option_suggestion(ctx: Any, exc: click.exceptions.NoSuchOption) -> None:
+    """`client list --jsno`: the global options may stand after the command too, so they are
+    suggested there as well."""
+    from difflib import get_close_matches
+
+    names = [name for param in ctx.find_root().command.params for name in param.opts]
+    exc.possibilities = get_close_matches(exc.option_name, names) or None
+
+
+def _store_failure(app_ctx: _context.AppContext, exc: Exception) -> None:
+    """An SQLite error that escaped a read: a damaged store is the machine's trouble (exit 11),
+    not a bug; anything else stays a bug."""
+    from exactlink.adapters.store.db import translate
+
+    translated = translate(exc, app_ctx.paths.db_file)
+    if translated is None:
+        _bug(app_ctx, exc)
+    else:
+        _fail(app_ctx, translated)
 
 
 def _closed_pipe() -> None:

@@ -85,7 +85,11 @@ class AppContext:
     def store(self) -> Store:
         from exactlink.adapters.store import Store
 
-        return Store(self.paths.db_file, self.store_url)
+        # An empty state.db in a home whose config names a portal was cut to nothing: refused
+        # (exit 11), not started afresh as if no portal had ever been made.
+        return Store(
+            self.paths.db_file, self.store_url, in_use=lambda: bool(self.config.default_portal)
+        )
 
     @cached_property
     def member_secrets(self) -> SecretStore:
@@ -290,11 +294,14 @@ class AppContext:
 
     def exact_countdown(self, remaining: float, label: str) -> None:
         """``on_wait`` of the Exact client: a countdown on a terminal, one line otherwise."""
-        kind, _sep, division = label.partition(":")
+        kind, _sep, where = label.partition(":")
         if kind != "minutely" or self.quiet:
             return
         stream = self.out.stderr
-        where = division or "-"
+        if where.isdigit():
+            where = _("administration {code}").format(code=where)
+        elif not where:
+            where = _("this app")
         if self.out.stderr_is_tty:
             if remaining > 0:
                 stream.write(

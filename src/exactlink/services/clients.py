@@ -15,7 +15,7 @@ comparison, so re-running an onboarding script with fewer options never conflict
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from exactlink.errors import Conflict, ExactlinkError, NotFound, UsageError
@@ -339,12 +339,22 @@ def _apply(
 
 def list_clients(store: Store, portal: Portal, *, status: str | None = None) -> list[Client]:
     """The portal's clients by name, optionally only those with ``status``."""
+    _check_status(status)
+    return store.clients.list(portal.id, status=status)
+
+
+def iter_clients(store: Store, portal: Portal, *, status: str | None = None) -> Iterator[Client]:
+    """``list_clients`` one at a time, as the store reads them (bounded memory for a table)."""
+    _check_status(status)
+    return store.clients.iterate(portal.id, status=status)
+
+
+def _check_status(status: str | None) -> None:
     if status is not None and status not in STATUSES:
         raise UsageError(
             _("Unknown status '{status}'.").format(status=status),
             hint=_("Use one of: {choices}.").format(choices=", ".join(STATUSES)),
         )
-    return store.clients.list(portal.id, status=status)
 
 
 def get_client(store: Store, portal: Portal, name: str) -> Client:

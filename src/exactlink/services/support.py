@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exactlink.errors import NotFound
+from exactlink.errors import ExactlinkError, NotFound
 from exactlink.models import Portal
 from exactlink.services.clients import get_client
 
@@ -153,6 +153,48 @@ def _connection(store: Store, portal: Portal | None) -> dict[str, Any] | None:
     }
 
 
+def store_problem(store: Store) -> ExactlinkError | None:
+    """Why the store cannot be opened (damaged, unreadable, unreachable), or None: a bundle is
+    most needed when the store is broken, so it is written without it then."""
+    try:
+        store.portals.list()
+    except ExactlinkError as exc:
+        return exc
+    return None
+
+
+def describe_backend(name: str | None, error: BaseException | None = None) -> str:
+    """Where the secrets are, in words support reads at a glance (never a secret):
+    ``keyring: SecretService``, ``file (insecure)``, ``team store (AES-256-GCM)``, or
+    ``unavailable: <why>``."""
+    from exactlink.adapters.secrets import INSECURE_BACKEND
+
+    if name is None:
+        why = getattr(error, "message", None) or (type(error).__name__ if error else "unknown")
+        return f"unavailable: {why}"
+    if name == INSECURE_BACKEND:
+        return f"file (insecure): {name}"
+    if name.startswith("team-store"):
+        return "team store" + name.removeprefix("team-store")
+    # "keyring.backends.SecretService.Keyring" (or several joined by " + ")
+    parts = [p.split(".")[2] if p.startswith("keyring.backends.") else p for p in name.split(" + ")]
+    return f"keyring: {' + '.join(parts)} ({name})"
+
+
+def _damaged_store(store: Store, problem: ExactlinkError) -> dict[str, Any]:
+    """What can be told of a store that cannot be opened: where, how big, why."""
+    facts: dict[str, Any] = {"path": store.location, "error": problem.to_dict()}
+    if not store.is_team:
+        try:
+            with open(store.path, "rb") as handle:
+                head = handle.read(16)
+            facts["size_bytes"] = store.path.stat().st_size
+            facts["sqlite_header"] = head == b"SQLite format 3\x00"
+        except OSError as exc:
+            facts["file_error"] = exc.strerror or type(exc).__name__
+    return facts
+
+
 def build_bundle(
     store: Store,
     *,
@@ -163,8 +205,10 @@ def build_bundle(
     secret_backend: str | None,
     secrets: Iterable[str] = (),
     errors_limit: int = 50,
+    store_problem: ExactlinkError | None = None,
 ) -> dict[str, Any]:
-    """The bundle as a dict, already redacted (``secrets``: the values to scrub)."""
+    """The bundle as a dict, already redacted (``secrets``: the values to scrub). With a
+    ``store_problem`` the store is not read: the bundle says why instead."""
     from exactlink.adapters.store.db import utc_now
 
     bundle: dict[str, Any] = {
@@ -172,14 +216,22 @@ def build_bundle(
         "created_at": utc_now(),
         "versions": versions(),
         "config": config,
-        "secret_storage": secret_backend,
-        "store": _summary(store, portal),
-        "connection": _connection(store, portal),
-        "mapping": _mapping(store, portal, client) if (portal and client) else None,
-        "exact_errors": [e.to_dict() for e in store.connections.errors(limit=errors_limit)],
+        "secret_storage": None,  # named below, after the redaction
         "doctor": doctor,
     }
-    return redact(bundle, secrets)
+    if store_problem is not None:
+        bundle["store"] = _damaged_store(store, store_problem)
+        bundle.update(connection=None, mapping=None, exact_errors=[])
+    else:
+        bundle["store"] = _summary(store, portal)
+        bundle["connection"] = _connection(store, portal)
+        bundle["mapping"] = _mapping(store, portal, client) if (portal and client) else None
+        bundle["exact_errors"] = [e.to_dict() for e in store.connections.errors(limit=errors_limit)]
+    clean = redact(bundle, secrets)
+    # Named, never blanked: which backend holds the secrets is what support asks first, and the
+    # name holds no secret (the redaction above would blank it for the word "secret").
+    clean["secret_storage"] = redact(secret_backend, secrets)
+    return clean
 
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:

@@ -260,7 +260,9 @@ class ExactClient:
             if status == 429:
                 wait = self._too_many(method, endpoint, division, response, waits)
                 waits += 1
-                self._pause(wait, "minutely", division)
+                # The countdown names the administration, or the endpoint when the call has
+                # none (current/Me is metered too, §5.2).
+                self._pause(wait, "minutely", endpoint if division is None else division)
                 continue
             if method == "GET" and status in RETRYABLE and attempts < GET_ATTEMPTS:
                 self._pause(BACKOFF[attempts - 1], "retry")
@@ -303,10 +305,11 @@ class ExactClient:
             details={"division": division, "reason": "ErrorLimitExceeded"},
         )
 
-    def _pause(self, seconds: float, why: str, division: int | None = None) -> None:
-        """Sleep in steps of at most a second, telling ``on_wait`` what is left (countdown)."""
+    def _pause(self, seconds: float, why: str, where: int | str | None = None) -> None:
+        """Sleep in steps of at most a second, telling ``on_wait`` what is left (countdown);
+        the label is ``why:where`` (a division number or an endpoint)."""
         remaining = max(0.0, seconds)
-        label = why if division is None else f"{why}:{division}"
+        label = why if where is None else f"{why}:{where}"
         while remaining > 0:
             owner = self._worker()
             if owner is not None and owner.closed:

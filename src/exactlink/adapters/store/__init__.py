@@ -10,7 +10,7 @@ only for what it touches (and imports psycopg only for a team store).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -31,9 +31,12 @@ if TYPE_CHECKING:
 class Store:
     """The state database of one exactlink home."""
 
-    def __init__(self, path: Path, url: str | None = None) -> None:
+    def __init__(
+        self, path: Path, url: str | None = None, *, in_use: Callable[[], bool] | None = None
+    ) -> None:
         self.path = path
         self.url = url or None
+        self._in_use = in_use  # asked only of an empty file: has this home been used?
 
     @property
     def is_team(self) -> bool:
@@ -64,7 +67,7 @@ class Store:
 
             # The same sqlite3.Connection subset the repositories use (see postgres.py).
             return cast("sqlite3.Connection", open_database(self.url))
-        return _db.connect(self.path)
+        return _db.connect(self.path, in_use=self._in_use)
 
     def schema_version(self) -> int:
         if self.url is not None:

@@ -8,7 +8,7 @@ on ``activations``; the status (pending / granted / active) is derived from it, 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from exactlink.adapters.store.db import utc_now
@@ -72,13 +72,22 @@ class ClientRepository:
 
     def list(self, portal_id: int, *, status: str | None = None) -> list[Client]:
         """The portal's clients by name, optionally only those with ``status``."""
+        return [_client(row) for row in self._select(portal_id, status).fetchall()]
+
+    def iterate(self, portal_id: int, *, status: str | None = None) -> Iterator[Client]:
+        """``list``, one client at a time as the rows are read (a table on a terminal holds
+        only what it shows, whatever the size of the firm)."""
+        for row in self._select(portal_id, status):
+            yield _client(row)
+
+    def _select(self, portal_id: int, status: str | None) -> Any:
         sql = _SELECT + " WHERE c.portal_id = ?"
         if status is not None:
             sql += " AND " + _STATUS_WHERE[status]
         sql += " ORDER BY c.name, c.id"
         cursor = self._db.execute(sql, (portal_id,))
         cursor.row_factory = None  # plain tuples: list stays fast with thousands of clients
-        return [_client(row) for row in cursor.fetchall()]
+        return cursor
 
     def count_by_status(self, portal_id: int) -> dict[str, int]:
         """``{"pending": n, "granted": n, "active": n}``."""

@@ -304,26 +304,32 @@ def client_list(
     Status is pending (access not granted yet), granted, or active (linked to an
     administration); --status shows one of them.
     """
+    from itertools import chain
+
     from exactlink.cli.context import app_context
-    from exactlink.services.clients import list_clients
+    from exactlink.services.clients import iter_clients, list_clients
 
     ctx = app_context(typer_ctx)
-    clients = list_clients(ctx.store, ctx.portal(), status=status.value if status else None)
+    wanted = status.value if status else None
     if ctx.json:
+        clients = list_clients(ctx.store, ctx.portal(), status=wanted)
         ctx.out.json([client.to_dict() for client in clients])
         return
     from exactlink.i18n import _, label
 
-    if not clients:
+    # One client at a time from the store: a long list on a terminal is written as it is read.
+    rows = iter_clients(ctx.store, ctx.portal(), status=wanted)
+    first = next(rows, None)
+    if first is None:
         ctx.out.info(_("No clients. Add one with `exactlink client add NAME`."))
         return
     yes = _("yes")
     ctx.out.table(
         [_("name"), _("status"), _("vat"), _("coc"), _("email"), _("managed"), _("division")],
-        [
+        (
             (c.name, label(c.status), c.vat, c.coc, c.email, yes if c.managed else "", c.division)
-            for c in clients
-        ],
+            for c in chain([first], rows)
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
-    from exactlink.models import Client, Portal
+    from exactlink.models import Client, Portal, RateLimitState
 
 
 class _InOrderOfUse(TyperGroup):
@@ -67,12 +67,17 @@ def exact_status(
     check: Annotated[
         bool, typer.Option("--check", help="Also make one live call (current/Me).")
     ] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help="List every administration's rate limits, not a summary."),
+    ] = False,
 ) -> None:
     """Show the connection: its state, tokens and rate limits.
 
     Site, Exact user, state, token expiry, refresh-token age and days left before the 30-day
-    idle expiry, where secrets are kept, rate-limit budget per division. No network unless
-    --check.
+    idle expiry, where secrets are kept, the clients per status, and the rate-limit budget:
+    for a big firm a summary and the administrations that need attention (--all: every one;
+    --json: always every one). No network unless --check.
     """
     import time
 
@@ -117,12 +122,39 @@ def exact_status(
     if ctx.json:
         ctx.out.json(data)
     else:
-        _print_status(ctx, data, owner_label(portal, client))
+        counts = ctx.store.clients.count_by_status(portal.id) if client is None else {}
+        _print_status(ctx, data, owner_label(portal, client), _firm_fields(counts, rate_limits))
+        _print_firm(ctx, portal, client, connection.id, rate_limits, counts, show_all=show_all)
+        _reconnect_hint(ctx, data)
     if failure is not None:
         raise failure
 
 
-def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
+def _print_firm(
+    ctx: AppContext,
+    portal: Portal,
+    client: Client | None,
+    connection_id: int,
+    rate_limits: list[RateLimitState],
+    counts: dict[str, int],
+    *,
+    show_all: bool,
+) -> None:
+    """The clients that need attention (or every client), and what to do about them."""
+    from exactlink.cli import status_view
+    from exactlink.services.status import recent_errors, status_rows
+
+    clients = ctx.store.clients.list(portal.id) if client is None else [client]
+    rows = status_rows(
+        clients, rate_limits, recent_errors=recent_errors(ctx.store.connections, connection_id)
+    )
+    status_view.print_rows(ctx.out, rows, show_all=show_all)
+    status_view.client_hints(ctx.out, counts)
+
+
+def _print_status(
+    ctx: AppContext, data: dict[str, Any], owner: str, extra: list[tuple[str, str]]
+) -> None:
     from exactlink.i18n import _, label, local_time, number
 
     def left(seconds: Any) -> str:
@@ -159,6 +191,7 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
             ),
             (_("secrets in"), storage),
             (_("last error"), label(data["last_error"])),
+            *extra,
         ]
     )
     if "check" in data:
@@ -167,21 +200,24 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
             _("ok") if check["ok"] else _("FAILED: {error}").format(error=check["error"]["message"])
         )
         ctx.out.line(_("live check") + "  " + result)
-    if data["rate_limits"]:
-        ctx.out.line()
-        ctx.out.table(
-            [_("division"), _("today left"), _("daily limit"), _("resets"), _("minute left")],
-            [
-                (
-                    r["division"],
-                    r["daily_remaining"],
-                    r["daily_limit"],
-                    local_time(r["daily_reset_at"]),
-                    r["minutely_remaining"],
-                )
-                for r in data["rate_limits"]
-            ],
-        )
+
+
+def _firm_fields(
+    counts: dict[str, int], rate_limits: list[RateLimitState]
+) -> list[tuple[str, str]]:
+    """The portal's clients per status (none for a client's own connection) and its rate
+    limits in one line."""
+    from exactlink.cli.status_view import client_counts, limits_summary
+    from exactlink.i18n import _
+
+    fields = [(_("clients"), client_counts(counts))] if counts else []
+    summary = limits_summary(rate_limits)
+    if summary:
+        fields.append((_("rate limits"), summary))
+    return fields
+
+
+def _reconnect_hint(ctx: AppContext, data: dict[str, Any]) -> None:
     if data["status"] != "connected":
         from exactlink.adapters.exact.tokens import reconnect_command
 

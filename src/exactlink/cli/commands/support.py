@@ -30,21 +30,29 @@ def support_bundle(
     from exactlink.cli.commands.doctor import doctor_dict
     from exactlink.cli.context import app_context
     from exactlink.i18n import _
-    from exactlink.services.support import build_bundle, secret_values, write_bundle
+    from exactlink.services.support import (
+        build_bundle,
+        describe_backend,
+        secret_values,
+        store_problem,
+        write_bundle,
+    )
 
     ctx = app_context(typer_ctx)
     store = ctx.store
+    problem = store_problem(store)
     portal_name = ctx.portal_choice()
-    portal = store.portals.get(portal_name) if portal_name else None
+    portal = store.portals.get(portal_name) if portal_name and problem is None else None
     doctor = None if no_doctor else doctor_dict(ctx, client, None)
     scrub: list[str] = []
     backend = None
     try:
         secrets = ctx.secrets
-        backend = secrets.backend_name
-        scrub = secret_values(store, secrets)
+        backend = describe_backend(secrets.backend_name)
+        scrub = secret_values(store, secrets) if problem is None else []
     except Exception as exc:  # no keyring: nothing secret can be read, so none can leak
         ctx.out.debug(f"secret store not read: {exc}")
+        backend = describe_backend(None, exc)
     bundle = build_bundle(
         store,
         config=dict(ctx.config.data),
@@ -53,6 +61,7 @@ def support_bundle(
         doctor=doctor,
         secret_backend=backend,
         secrets=scrub,
+        store_problem=problem,
     )
     path = write_bundle(output, bundle)
     ctx.out.success(_("Support bundle written to {path} (mode 0600).").format(path=path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exactlink.errors import ExactlinkError, NotFound
+from exactlink.errors import ExactlinkError, NotFound, StoreDamaged
 from exactlink.i18n import _, label
 from exactlink.services.activation.rules import Case, refuse_pending
 from exactlink.services.clients import get_client
@@ -21,7 +21,9 @@ def check_store(s: Session) -> None:
             "store",
             FAIL,
             _("The local store cannot be read: {error}").format(error=describe_error(exc)),
-            _("Check the permissions of the exactlink home (folders 0700, files 0600)."),
+            exc.hint
+            if isinstance(exc, StoreDamaged) and exc.hint
+            else _("Check the permissions of the exactlink home (folders 0700, files 0600)."),
         )
         return
     s.store = store
