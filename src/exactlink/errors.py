@@ -25,8 +25,10 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     ├── DoctorProblems                 10  doctor found at least one ✗
     ├── EnvironmentProblem             11  the machine refused: permission denied, disk full,
     │   │                                  read-only file system (names the path and the fix)
-    │   └── UnsafeFolder               11  the home or data folder is a symlink, writable by
-    │                                      others or owned by another user
+    │   ├── UnsafeFolder               11  the home or data folder is a symlink, writable by
+    │   │                                  others or owned by another user
+    │   └── UnsafeFile                 11  the insecure secrets file is a symlink, open to the
+    │                                      group or the world, or owned by another user
     └── Cancelled                     130  Ctrl-C
 """
 
@@ -178,6 +180,14 @@ class UnsafeFolder(EnvironmentProblem):
     the group or the world, or owned by another user. It is refused, never silently tightened."""
 
     code = "unsafe_folder"
+
+
+class UnsafeFile(EnvironmentProblem):
+    """A file that holds secrets (the ``--insecure-storage`` file) could be read or replaced by
+    someone else: a symlink, open to the group or the world, or owned by another user. It is
+    refused, never silently tightened (whoever could read it may have read it)."""
+
+    code = "unsafe_file"
 
 
 class Cancelled(ExactlinkError):
