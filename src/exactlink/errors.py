@@ -28,8 +28,10 @@ they keep the generic exit code 1 (``code`` "error" in docs/exit-codes.md).
     │   │                                  read-only file system (names the path and the fix)
     │   ├── UnsafeFolder               11  the home or data folder is a symlink, writable by
     │   │                                  others or owned by another user
-    │   └── StoreDamaged               11  the local store file is corrupt, cut short, empty
-    │                                      where a store was, or unreadable
+    │   ├── StoreDamaged               11  the local store file is corrupt, cut short, empty
+    │   │                                  where a store was, or unreadable
+    │   └── UnsafeFile                 11  the insecure secrets file is a symlink, open to the
+    │                                      group or the world, or owned by another user
     └── Cancelled                     130  Ctrl-C
 """
 
@@ -194,6 +196,14 @@ class StoreDamaged(EnvironmentProblem):
     that would look like "no portal" and lose the firm's clients from view."""
 
     code = "store_damaged"
+
+
+class UnsafeFile(EnvironmentProblem):
+    """A file that holds secrets (the ``--insecure-storage`` file) could be read or replaced by
+    someone else: a symlink, open to the group or the world, or owned by another user. It is
+    refused, never silently tightened (whoever could read it may have read it)."""
+
+    code = "unsafe_file"
 
 
 class Cancelled(ExactlinkError):

@@ -124,15 +124,19 @@ def make_strict_world(
     relay: bool = True,
     secret: str | None = None,
     clients: int = 6,
+    insecure: bool = True,
     **switches,
 ) -> World:
     """A strict sandbox whose app is registered with a public-looking HTTPS redirect URI (the
-    firm's relay page, or any HTTPS page for ``relay=False``), a portal, and the app set."""
+    firm's relay page, or any HTTPS page for ``relay=False``), a portal, and the app set
+    (``insecure``: secrets in the home's file store; otherwise in the keyring)."""
     sb = sandbox_factory(clients=clients, seed=1, redirect_uri=RELAY_URI, **{**STRICT, **switches})
     world = World(sb, RELAY_URI)
     assert cli("portal", "create", PORTAL, "--email", "kantoor@example.nl").exit_code == 0
     args = ["exact", "app", "set", "--client-id", world.app["client_id"]]
-    args += ["--redirect-uri", RELAY_URI, "--base-url", sb.base_url, "--insecure-storage"]
+    args += ["--redirect-uri", RELAY_URI, "--base-url", sb.base_url]
+    if insecure:
+        args.append("--insecure-storage")
     if relay:
         args.append("--relay")
     result = cli(*args, input=(secret or world.app["client_secret"]) + "\n")

@@ -3,34 +3,57 @@
 They live only in the OS keyring (Secret Service, macOS Keychain, Windows Credential Locker), one
 entry per secret; a secret longer than one entry may hold (Windows Credential Manager refuses a
 blob over 2,560 bytes, and stores UTF-16) is split over several entries transparently
-(:class:`ChunkedEntries`), so Exact's tokens of several thousand characters fit everywhere. A keyring that is plaintext, missing or
-failing is refused with exit 9; the only way around it is the explicit ``--insecure-storage``
-opt-in, which keeps secrets in a 0600 JSON file in the data folder and is shown by ``exact status``
-and ``doctor``. Every keyring call is bounded by a timeout: a locked or hung Secret Service must
-not hang a cron job.
+(:class:`ChunkedEntries`, in secret_chunks.py), so Exact's tokens of several thousand characters
+fit everywhere. A keyring that is plaintext, missing or failing is refused with exit 9; the only
+way around it is the explicit ``--insecure-storage`` opt-in, which keeps secrets in a 0600 JSON
+file in the data folder (secret_file.py) and is shown by ``exact status`` and ``doctor``.
+
+Every keyring call is bounded by a timeout and runs on a daemon thread: a locked or hung Secret
+Service must not hang a cron job, nor keep the process alive once the error is reported. A read
+that races another process's replacement of the same entry is read again, never a bug.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import os
+import random
+import threading
+import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol, TypeVar
 
+from exactlink.adapters.secret_chunks import (
+    CHUNK_MARKER,
+    MAX_ENTRY_BYTES,
+    ChunkedEntries,
+    split_secret,
+)
+from exactlink.adapters.secret_file import INSECURE_BACKEND, InsecureFileSecretStore
 from exactlink.errors import SecureStorageUnavailable
 from exactlink.i18n import _
-from exactlink.paths import Paths, write_private_file
+from exactlink.paths import Paths
+
+# Names other modules and tests import from here: the secret store's one front door.
+__all__ = [
+    "CHUNK_MARKER",
+    "INSECURE_BACKEND",
+    "MAX_ENTRY_BYTES",
+    "SERVICE",
+    "ChunkedEntries",
+    "InsecureFileSecretStore",
+    "KeyringSecretStore",
+    "SecretStore",
+    "check_backend",
+    "home_namespace",
+    "open_secret_store",
+    "platform_keyring",
+    "split_secret",
+]
 
 SERVICE = "exactlink"
-INSECURE_BACKEND = "insecure-file"
 DEFAULT_TIMEOUT = 10.0
-# Windows Credential Manager's CRED_MAX_CREDENTIAL_BLOB_SIZE (5 * 512 bytes): the smallest
-# limit of the OS keyrings, applied to every backend so a store moves between them unchanged.
-MAX_ENTRY_BYTES = 2560
-# The first entry of a split secret: "exactlink-chunks:1:<tag>:<count>:<sha256 prefix>".
-CHUNK_MARKER = "exactlink-chunks:1:"
 
 T = TypeVar("T")
 
@@ -60,32 +83,69 @@ def home_namespace(paths: Paths) -> str:
 
 
 def _timeout() -> float:
+    """``EXACTLINK_KEYRING_TIMEOUT`` in seconds; anything that is not a bound (``nan``, ``inf``,
+    zero or less, not a number) is the default, so every wait on the keyring ends."""
     try:
-        return float(os.environ.get("EXACTLINK_KEYRING_TIMEOUT", DEFAULT_TIMEOUT))
+        seconds = float(os.environ.get("EXACTLINK_KEYRING_TIMEOUT", DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
+    return seconds if math.isfinite(seconds) and seconds > 0 else DEFAULT_TIMEOUT
+
+
+class _Worker:
+    """One keyring call on a daemon thread: its result, its exception, and whether it ended."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._call = call
+        self.done = threading.Event()
+        self.value: object = None
+        self.error: BaseException | None = None
+        # A daemon thread: the interpreter never waits for it at exit, so a keyring stuck in
+        # D-Bus cannot keep the process alive after its error is reported (concurrent.futures'
+        # workers are joined at exit, which is how `doctor` used to hang after the message).
+        self.thread = threading.Thread(target=self._run, name="keyring", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.value = self._call()
+        except BaseException as exc:  # handed to the caller's thread as it is
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+# The keyring call that did not answer in time and has not ended since, if any. While it hangs,
+# the keyring is not asked again: the next call would hang the same way (one D-Bus connection,
+# one locked collection), and every wait would add another timeout to the command's run.
+_stuck: _Worker | None = None
+
+
+def _not_answering(seconds: float, what: str) -> SecureStorageUnavailable:
+    return SecureStorageUnavailable(
+        _("The keyring did not answer within {seconds:g} s ({what}).").format(
+            seconds=seconds, what=what
+        ),
+        hint=_(
+            "Unlock the keyring (log in to the desktop session, or start gnome-keyring-daemon "
+            "--unlock), or set EXACTLINK_KEYRING_TIMEOUT."
+        ),
+    )
 
 
 def _bounded(call: Callable[[], T], what: str) -> T:
-    """Run a keyring call in a worker thread and give up after the timeout (exit 9)."""
-    import concurrent.futures
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyring")
-    future = pool.submit(call)
-    try:
-        return future.result(timeout=_timeout())
-    except concurrent.futures.TimeoutError:
-        raise SecureStorageUnavailable(
-            _("The keyring did not answer within {seconds:.0f} s ({what}).").format(
-                seconds=_timeout(), what=what
-            ),
-            hint=_(
-                "Unlock the keyring (log in to the desktop session, or start gnome-keyring-daemon "
-                "--unlock), or set EXACTLINK_KEYRING_TIMEOUT."
-            ),
-        ) from None
-    finally:
-        pool.shutdown(wait=False)
+    """Run a keyring call on a daemon thread and give up after the timeout (exit 9)."""
+    global _stuck
+    seconds = _timeout()
+    if _stuck is not None and not _stuck.done.is_set():
+        raise _not_answering(seconds, what)
+    worker = _Worker(call)
+    worker.thread.start()
+    if not worker.done.wait(seconds):
+        _stuck = worker
+        raise _not_answering(seconds, what)
+    if worker.error is not None:
+        raise worker.error
+    return worker.value  # type: ignore[return-value]
 
 
 def _refusal(reason: str) -> SecureStorageUnavailable:
@@ -136,6 +196,22 @@ def platform_keyring() -> object:
         return keyring.get_keyring()
 
 
+def _import_backend_modules() -> None:
+    """Import keyring and the platform's backend module before the clock starts: importing is
+    no wait on the keyring, and on a busy machine (64 processes on 2 cores) the Secret Service
+    backend's imports (secretstorage, jeepney, cryptography) alone can outlast the timeout."""
+    import importlib
+    import sys
+
+    import keyring.core  # noqa: F401  (imported for its side effect: loaded once, here)
+
+    module = PLATFORM_BACKENDS.get(sys.platform, DEFAULT_PLATFORM_BACKEND).rpartition(".")[0]
+    try:
+        importlib.import_module(module)
+    except Exception:  # platform_keyring finds out why, bounded, and reports it
+        pass
+
+
 def check_backend(backend: object) -> str:
     """The backend's display name, or ``SecureStorageUnavailable`` for an insecure one."""
     inner = getattr(backend, "backends", None)  # keyring's ChainerBackend
@@ -158,107 +234,50 @@ def entry_encoding(backend: object) -> str:
     )
 
 
-def split_secret(value: str, encoding: str, limit: int = MAX_ENTRY_BYTES) -> list[str]:
-    """``value`` in pieces of at most ``limit`` bytes each once encoded (never a split code
-    point)."""
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in value:
-        width = len(char.encode(encoding, "surrogatepass"))
-        if size + width > limit and current:
-            pieces.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current or not pieces:
-        pieces.append("".join(current))
-    return pieces
+# Another process may replace an entry while it is read: the Secret Service lists the item, and
+# the writer deletes it before its secret is fetched (secretstorage's ItemNotFoundException; the
+# old parts of a split secret are deleted last, see ChunkedEntries). Read again, a few times,
+# after a short and growing pause: about 0.3 s in all before giving up.
+REREAD_BACKOFF = (0.01, 0.02, 0.04, 0.08, 0.16)
+# Libraries of the keyring backends whose errors are the keyring's, not a bug of exactlink.
+_KEYRING_LIBRARIES = ("keyring.", "secretstorage.", "jeepney.", "dbus.", "keyrings.")
 
 
-class ChunkedEntries:
-    """Secrets of any length on a store of size-limited entries (``get``/``set``/``delete`` of
-    one raw entry each).
+def _names(exc: BaseException) -> set[str]:
+    return {f"{kind.__module__}.{kind.__qualname__}" for kind in type(exc).__mro__}
 
-    A secret that fits is one entry, as before. A longer one is written as parts
-    ``<key>#<tag>.<i>`` first and then a marker in ``<key>`` naming the tag, the count and a
-    hash; the previous parts are removed last. A reader thus never sees a marker whose parts
-    are missing, except while a writer replaces them: it reads again once."""
 
-    def __init__(
-        self,
-        get: Callable[[str], str | None],
-        set: Callable[[str, str], None],
-        delete: Callable[[str], None],
-        encoding: str = "utf-8",
-        limit: int = MAX_ENTRY_BYTES,
-    ) -> None:
-        self._get, self._set, self._delete = get, set, delete
-        self.encoding = encoding
-        self.limit = limit
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (keyring wraps secretstorage's)."""
+    found: list[BaseException] = []
+    while exc is not None and exc not in found:
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
 
-    def _fits(self, value: str) -> bool:
-        return (
-            not value.startswith(CHUNK_MARKER)
-            and len(value.encode(self.encoding, "surrogatepass")) <= self.limit
-        )
 
-    @staticmethod
-    def _parts(key: str, marker: str | None) -> list[str]:
-        if not marker or not marker.startswith(CHUNK_MARKER):
-            return []
-        try:
-            tag, count, _digest = marker[len(CHUNK_MARKER) :].split(":")
-            return [f"{key}#{tag}.{i}" for i in range(int(count))]
-        except ValueError:
-            return []
+def replaced_meanwhile(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) says the item vanished between listing and reading
+    it, which another process's write does. Names, not imports: secretstorage exists on Linux
+    only. A dismissed unlock prompt is a subclass, and no reason to read again."""
+    for link in _chain(exc):
+        names = _names(link)
+        if "secretstorage.exceptions.PromptDismissedException" in names:
+            return False
+        if "secretstorage.exceptions.ItemNotFoundException" in names:
+            return True
+    return False
 
-    @staticmethod
-    def _digest(value: str) -> str:
-        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
-    def _assemble(self, key: str, marker: str) -> str | None:
-        pieces = [self._get(name) for name in self._parts(key, marker)]
-        if not pieces or any(piece is None for piece in pieces):
-            return None
-        value = "".join(piece for piece in pieces if piece is not None)
-        return value if marker.endswith(":" + self._digest(value)) else None
-
-    def get(self, key: str) -> str | None:
-        for _attempt in range(2):
-            stored = self._get(key)
-            if stored is None or not stored.startswith(CHUNK_MARKER):
-                return stored
-            value = self._assemble(key, stored)
-            if value is not None:
-                return value
-        raise SecureStorageUnavailable(
-            _("The secret '{key}' is damaged in the secret store (parts are missing).").format(
-                key=key
-            ),
-            hint=_("Store it again: `exactlink exact app set` or `exactlink exact connect`."),
-        )
-
-    def set(self, key: str, value: str) -> None:
-        old_parts = self._parts(key, self._get(key))
-        if self._fits(value):
-            self._set(key, value)
-        else:
-            import secrets
-
-            tag = secrets.token_hex(4)
-            pieces = split_secret(value, self.encoding, self.limit)
-            for i, piece in enumerate(pieces):
-                self._set(f"{key}#{tag}.{i}", piece)
-            self._set(key, f"{CHUNK_MARKER}{tag}:{len(pieces)}:{self._digest(value)}")
-        for name in old_parts:
-            self._delete(name)
-
-    def delete(self, key: str) -> None:
-        parts = self._parts(key, self._get(key))
-        self._delete(key)
-        for name in parts:
-            self._delete(name)
+def _keyring_failure(exc: Exception, what: str) -> Exception:
+    """A keyring library's error as exit 9 with the fix; anything else stays what it is (a bug,
+    which the CLI reports as one)."""
+    if not any(type(link).__module__.startswith(_KEYRING_LIBRARIES) for link in _chain(exc)):
+        return exc
+    return SecureStorageUnavailable(
+        _("The keyring refused to {what}: {kind}.").format(what=what, kind=type(exc).__name__),
+        hint=_("Unlock the keyring, or run `exactlink doctor` to check it."),
+    )
 
 
 class KeyringSecretStore:
@@ -268,7 +287,17 @@ class KeyringSecretStore:
 
     def __init__(self, namespace: str, backend: object | None = None) -> None:
         if backend is None:
-            backend = _bounded(platform_keyring, "loading the backend")
+            _import_backend_modules()
+            try:
+                backend = _bounded(platform_keyring, _("loading the backend"))
+            except SecureStorageUnavailable:
+                raise
+            except Exception as exc:  # a PYTHON_KEYRING_BACKEND that does not import, say
+                raise _refusal(
+                    _("the keyring backend cannot be loaded ({kind})").format(
+                        kind=type(exc).__name__
+                    )
+                ) from None
         self.backend_name = check_backend(backend)
         self._backend = backend
         self._namespace = namespace
@@ -280,17 +309,25 @@ class KeyringSecretStore:
         return f"{self._namespace}/{key}"
 
     def _call(self, call: Callable[[], T], what: str) -> T:
-        from keyring.errors import KeyringError
-
-        try:
-            return _bounded(call, what)
-        except KeyringError as exc:
-            raise SecureStorageUnavailable(
-                _("The keyring refused to {what}: {kind}.").format(
-                    what=what, kind=type(exc).__name__
-                ),
-                hint=_("Unlock the keyring, or run `exactlink doctor` to check it."),
-            ) from None
+        """``call`` bounded by the timeout, read again while another process replaces the
+        entry, and every failure of the keyring turned into exit 9 (never "Unexpected error")."""
+        for delay in (*REREAD_BACKOFF, None):
+            try:
+                return _bounded(call, what)
+            except SecureStorageUnavailable:
+                raise
+            except Exception as exc:
+                if not replaced_meanwhile(exc):
+                    raise _keyring_failure(exc, what) from None
+                if delay is None:
+                    raise SecureStorageUnavailable(
+                        _("A keyring entry kept changing while it was read ({what}).").format(
+                            what=what
+                        ),
+                        hint=_("Another exactlink process is writing it: run the command again."),
+                    ) from None
+                time.sleep(delay * (1 + random.random()))  # apart from the other readers
+        raise AssertionError("unreachable")  # the last round returns or raises
 
     def get(self, key: str) -> str | None:
         return self._entries.get(key)
@@ -327,58 +364,6 @@ class KeyringSecretStore:
                 pass  # already gone: deleting is idempotent
 
         self._call(remove, _("delete a secret"))
-
-
-class InsecureFileSecretStore:
-    """The explicit opt-in: a 0600 JSON file in a 0700 folder, for servers without a keyring."""
-
-    secure = False
-    backend_name = INSECURE_BACKEND
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # The same entry size as the keyrings: a file moved to a keyring store fits unchanged.
-        self._entries = ChunkedEntries(self._get_entry, self._set_entry, self._delete_entry)
-
-    def _lock(self):  # type: ignore[no-untyped-def]
-        from filelock import FileLock
-
-        return FileLock(str(self.path) + ".lock", timeout=30, mode=0o600)
-
-    def _read(self) -> dict[str, str]:
-        try:
-            return dict(json.loads(self.path.read_text("utf-8")))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise SecureStorageUnavailable(
-                _("The insecure secrets file {path} cannot be read.").format(path=self.path),
-                hint=_("Remove it and connect again: `exactlink exact connect`."),
-            ) from exc
-
-    def get(self, key: str) -> str | None:
-        return self._entries.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self._entries.set(key, value)
-
-    def delete(self, key: str) -> None:
-        self._entries.delete(key)
-
-    def _get_entry(self, key: str) -> str | None:
-        return self._read().get(key)
-
-    def _set_entry(self, key: str, value: str) -> None:
-        with self._lock():
-            data = self._read()
-            data[key] = value
-            write_private_file(self.path, json.dumps(data).encode("utf-8"))
-
-    def _delete_entry(self, key: str) -> None:
-        with self._lock():
-            data = self._read()
-            if data.pop(key, None) is not None:
-                write_private_file(self.path, json.dumps(data).encode("utf-8"))
 
 
 def open_secret_store(paths: Paths, *, insecure: bool = False) -> SecretStore:

@@ -51,6 +51,7 @@ def check_keyring(s: Session) -> None:
     try:
         secrets = s.inputs.secrets()
         secrets.get("doctor-check")  # answers (None) without storing anything
+        where = None if secrets.secure else _file_state(secrets)
     except Exception as exc:
         s.add(
             "keyring",
@@ -60,13 +61,13 @@ def check_keyring(s: Session) -> None:
             or _("Unlock the OS keyring, or opt in with --insecure-storage on a server."),
         )
         return
-    if not secrets.secure:
+    if where is not None:
         s.add(
             "keyring",
             WARN,
-            _(
-                "Secrets are kept in a 0600 file ({backend}), by your --insecure-storage opt-in."
-            ).format(backend=label(secrets.backend_name)),
+            _("Secrets are kept in a file ({where}), by your --insecure-storage opt-in.").format(
+                where=where
+            ),
             _("Use an OS keyring where one is available (Secret Service, Keychain)."),
         )
         return
@@ -75,6 +76,19 @@ def check_keyring(s: Session) -> None:
         OK,
         _("Keyring answering ({backend}).").format(backend=label(secrets.backend_name)),
     )
+
+
+def _file_state(secrets: Any) -> str:
+    """Where the insecure file is and its mode as it is on disk (``os.lstat``, not what exactlink
+    meant to create); a mode open to others never gets here (the store refuses it first)."""
+    from exactlink.adapters.secret_file import InsecureFileSecretStore
+
+    if not isinstance(secrets, InsecureFileSecretStore):
+        return str(secrets.backend_name)
+    mode = secrets.file_mode()
+    if mode is None:
+        return _("{path}, not created yet").format(path=secrets.path)
+    return _("{path}, mode {mode:04o}").format(path=secrets.path, mode=mode)
 
 
 def check_portal(s: Session) -> None:
