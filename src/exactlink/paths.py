@@ -129,11 +129,33 @@ def check_private_dir(path: Path) -> None:
         )
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically (temp file + ``os.replace``) with mode 0600."""
-    ensure_private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+# The temporary file of an atomic write: new (``O_EXCL``), never through a symlink
+# (``O_NOFOLLOW``), not inherited by child processes.
+_TEMP_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` atomically: the old file or the new one, never half of either.
+
+    The data goes to a temporary file with a random name in the same folder, opened exclusively
+    without following symlinks, mode 0600 from its first byte (a planted file or symlink at a
+    guessable name is an error, never written through); it is fsynced and renamed over
+    ``path`` (``os.replace`` replaces a symlink at ``path`` itself). On any failure the
+    temporary file is removed: no copy of ``data`` (a secret, often) is left behind. The folder
+    is used as it is; ``OSError`` goes to the caller.
+    """
+    import secrets
+
+    folder = path.parent
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, _TEMP_FLAGS, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -143,3 +165,27 @@ def write_private_file(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); best effort, the file is already complete."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically with mode 0600 into a private (0700) folder
+    (:func:`replace_file`)."""
+    ensure_private_dir(path.parent)
+    replace_file(path, data)

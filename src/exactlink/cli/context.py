@@ -220,6 +220,7 @@ class AppContext:
 
     def exact_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
         """The ``TokenManager`` of one connection (single-flight refresh across processes)."""
+        from exactlink.adapters.exact.token_rescue import TokenRescue
         from exactlink.adapters.exact.tokens import TokenManager
 
         return TokenManager(
@@ -231,6 +232,17 @@ class AppContext:
             locks_dir=self.paths.locks_dir,
             client_name=client_name,
             lock=self._team_token_lock(connection.id) if self.store.is_team else None,
+            rescue=TokenRescue.for_paths(self.paths),
+            on_wait=self.token_wait,
+        )
+
+    def token_wait(self, seconds: float) -> None:
+        """``on_wait`` of the token manager: Exact's 570 s rule makes it wait (one line)."""
+        self.out.info(
+            _(
+                "Exact Online gives a new token only 570 s after the previous one, and the stored"
+                " access token has expired: waiting {s:.0f} s (Ctrl-C stops; nothing is lost)."
+            ).format(s=seconds)
         )
 
     def connected_by(self, connection: Connection) -> str:
