@@ -199,12 +199,20 @@ class TokenPairStore:
         return [value for value in found if value]
 
     # -- writing -----------------------------------------------------------------------------
-    def commit(self, chain: str, pair: TokenPair) -> TokenPair:
+    def commit(self, chain: str, pair: TokenPair, *, after: TokenPair | None = None) -> TokenPair:
         """Make ``pair`` the chain's pair: a new generation, then the pointer (the commit), then
-        the clean-up. The caller holds the chain's lock (one writer at a time)."""
-        pointer = _pointer(self.secrets.get(pointer_name(chain)))
-        latest = self.read(chain)
-        base = max(pointer[0] if pointer else 0, latest.generation if latest else 0)
+        the clean-up. The caller holds the chain's lock (one writer at a time).
+
+        ``after``: the pair this one replaces, as the caller read it under that lock. Then
+        nothing is read here, and the first write follows Exact's answer at once: until it is
+        done, the new refresh token exists only in this process's memory."""
+        if after is not None:
+            legacy, base = after.generation == 0, after.generation
+        else:
+            pointer = _pointer(self.secrets.get(pointer_name(chain)))
+            latest = self.read(chain)
+            legacy = pointer is None
+            base = max(pointer[0] if pointer else 0, latest.generation if latest else 0)
         generation = base + 1
         committed = TokenPair(
             pair.access_token,
@@ -217,7 +225,7 @@ class TokenPairStore:
         flip = {"v": FORMAT, "current": generation, "previous": base or None}
         self.secrets.set(pointer_name(chain), json.dumps(flip))
         # Committed. What follows only tidies up: a crash here loses nothing.
-        if pointer is None:
+        if legacy:
             for name in legacy_names(chain):
                 self.secrets.delete(name)
         for older in range(base - 1, base - 1 - _CLEANUP_DEPTH, -1):

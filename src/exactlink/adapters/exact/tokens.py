@@ -39,6 +39,7 @@ from exactlink.errors import (
     NotConnected,
     RateLimited,
     ReconnectNeeded,
+    SecureStorageUnavailable,
 )
 from exactlink.i18n import _
 from exactlink.models import (
@@ -289,7 +290,7 @@ class TokenManager:
             tokens.obtained_at,
         )
         # Store before use (a lost refresh token is a dead chain), as one unit.
-        self._pair = self._store(connection, new)
+        self._pair = self._store(connection, new, pair)
         self.connections.set_tokens_refreshed(
             connection.id,
             access_expires_at=tokens.access_expires_at,
@@ -308,28 +309,33 @@ class TokenManager:
             return oauth.refresh(self.session, self.app, refresh_token, self.clock)
 
     # -- storing, and what happens when the store fails ---------------------------------------
-    def _store(self, connection: Connection, pair: TokenPair) -> TokenPair:
-        """Commit ``pair``, retrying; when the store keeps failing, keep it sealed and raise
-        an error that says where it is and what to do."""
+    def _store(self, connection: Connection, pair: TokenPair, previous: TokenPair) -> TokenPair:
+        """Commit ``pair`` (replacing ``previous``, read under the lock), retrying; when the
+        store keeps failing, keep it sealed and raise an error that says where it is and what
+        to do."""
         failure: Exception = OSError("not stored")
-        for delay in STORE_RETRY_DELAYS:
+        for attempt, delay in enumerate(STORE_RETRY_DELAYS):
             if delay:
                 self.sleep(delay)
             try:
-                return self.pairs.commit(connection.secret_key, pair)
-            except (ExactlinkError, OSError) as exc:
+                # A retry reads the store again: the failed attempt may have written part.
+                known = previous if attempt == 0 else None
+                return self.pairs.commit(connection.secret_key, pair, after=known)
+            except Exception as exc:  # whatever the store raised, the pair must not be lost
                 failure = exc
         raise self._kept(connection, pair, failure) from None
 
     def _kept(self, connection: Connection, pair: TokenPair, failure: Exception) -> ExactlinkError:
         from exactlink.adapters.files import environment_problem
 
-        cause = failure if isinstance(failure, ExactlinkError) else None
-        if cause is None:
-            cause = (
-                environment_problem(failure)
-                if isinstance(failure, OSError)
-                else ExactlinkError(str(failure))
+        if isinstance(failure, ExactlinkError):
+            cause = failure
+        elif isinstance(failure, OSError):
+            cause = environment_problem(failure)
+        else:  # a backend's own exception the secret store did not translate
+            cause = SecureStorageUnavailable(
+                _("The secret store failed ({kind}).").format(kind=type(failure).__name__),
+                hint=_("Run `exactlink doctor` to check the keyring."),
             )
         error = copy.copy(cause)
         where: Path | None = None
