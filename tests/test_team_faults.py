@@ -209,6 +209,12 @@ def test_a_connection_lost_during_a_token_refresh_keeps_the_new_tokens(
     sealed_text = kept[0].read_text()
     for token in [*world.sb.engine.refresh_tokens, *world.sb.engine.access_tokens]:
         assert token not in sealed_text
+    # Meanwhile a colleague's computer refreshed with the pair still in the store: Exact said
+    # "Old refresh token used" and the row says needs-reconnect. The kept pair is newer.
+    execute(
+        team_url,
+        "UPDATE connections SET status = 'needs-reconnect', last_error = 'old_refresh_token'",
+    )
     before = stats(world.sb)
     after = cli("exact", "api", "current/Me")
     assert after.exit_code == 0, after.stderr

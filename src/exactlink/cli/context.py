@@ -287,10 +287,27 @@ class AppContext:
         Raises ``NotConnected``/``ReconnectNeeded`` (exit 5) with the `exactlink exact connect`
         hint when there is no usable connection.
         """
-        from exactlink.services.status import require_connection
+        from exactlink.services.status import ensure_live, require_connection
 
-        connection = require_connection(self.store.connections, portal, client, live=True)
+        connection = require_connection(self.store.connections, portal, client)
+        connection = self.recover_kept_tokens(connection, client.name if client else None)
+        ensure_live(connection, client)
         return cast("ExactPort", self.exact_client(connection, client.name if client else None))
+
+    def recover_kept_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
+        """Store a token pair an earlier run kept sealed because the secret store failed right
+        after a refresh, before anything judges the connection by its row (a colleague's run
+        may have marked it ``needs-reconnect`` meanwhile); the row after. One ``stat`` per
+        folder when there is none."""
+        from exactlink.adapters.exact.token_rescue import TokenRescue
+        from exactlink.models import CONNECTION_DISCONNECTED
+
+        kept = TokenRescue.for_paths(self.paths).find(connection.secret_key)
+        if not kept or connection.status == CONNECTION_DISCONNECTED:
+            return connection
+        tokens = self.exact_tokens(connection, client_name)
+        tokens.recover_kept()
+        return tokens.connection
 
     def exact_countdown(self, remaining: float, label: str) -> None:
         """``on_wait`` of the Exact client: a countdown on a terminal, one line otherwise."""

@@ -172,7 +172,7 @@ class TokenManager:
 
     def access_token(self) -> str:
         """A usable access token, refreshing first when it expired or expires within 30 s."""
-        self._recover_kept()
+        self.recover_kept()
         self._check_alive(self.connection)
         if self._pair is None:
             self._pair = self.pairs.read(self.chain)
@@ -183,18 +183,21 @@ class TokenManager:
 
     def after_unauthorized(self, failed: str) -> str:
         """Exact said 401 to ``failed``: the token to retry with (refreshing at most once)."""
-        self._recover_kept()
+        self.recover_kept()
         return self._refresh_locked(failed=failed)
 
     def force_refresh(self, *, idle_seconds: float) -> bool:
         """For ``exact keepalive``: refresh when the last token call is older than
         ``idle_seconds`` (re-checked under the lock). True when a token call was made."""
-        self._recover_kept()
+        self.recover_kept()
         with self._lock():
             connection = self._reload()
             self._check_alive(connection)
             pair = self._pair = self.pairs.read(self.chain)
-            last = (pair.obtained_at if pair else None) or connection.last_token_call_at or 0
+            # The row's time, as the keepalive service judged by it (the pair's when the row has
+            # none); a row behind its pair only makes this refresh, and Exact's 570 s rule
+            # answers that below.
+            last = connection.last_token_call_at or (pair.obtained_at if pair else None) or 0
             if self.clock() - last < max(idle_seconds, oauth.ACCESS_TOKEN_SECONDS):
                 return False
             try:
@@ -367,7 +370,7 @@ class TokenManager:
         error.args = (error.message,)
         return error
 
-    def _recover_kept(self) -> None:
+    def recover_kept(self) -> None:
         """Store a pair an earlier run kept sealed (once per process; one ``stat`` when there
         is none). A pair older than the stored one, or of a chain since disconnected, is
         dropped."""
