@@ -171,3 +171,143 @@ def test_too_early_that_never_ends_is_a_rate_limit_not_a_dead_chain(
     assert waits[-1] >= tokens_module.CLOCK_SKEW_WAIT
     ctx.close()
     assert cli("exact", "status", "--json").json()["status"] == "connected"
+
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={folder}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class PrivateKeyring:
+    """A D-Bus session and a gnome-keyring of one test alone, which the test may stop and start
+    again (the shared CI keyring must not be touched). The bus starts nothing by itself (no
+    service folders), so a stopped keyring stays gone."""
+
+    def __init__(self, folder, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.env = env
+        self.daemon: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.daemon = subprocess.Popen(
+            [
+                "gnome-keyring-daemon",
+                "--foreground",
+                "--replace",
+                "--unlock",
+                "--components=secrets",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+        )
+        assert self.daemon.stdin is not None
+        self.daemon.stdin.write(b"private-test-keyring")
+        self.daemon.stdin.close()
+        assert wait_until(self.answers, timeout=20, step=0.05), "gnome-keyring did not start"
+
+    def answers(self) -> bool:
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import keyring.backends.SecretService as s;"
+                " s.Keyring().get_password('exactlink-probe', 'x')",
+            ],
+            env=self.env,
+            capture_output=True,
+            timeout=20,
+        )
+        return probe.returncode == 0
+
+    def stop(self) -> None:
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.terminate()
+            self.daemon.wait(timeout=10)
+
+
+@pytest.fixture
+def private_keyring(tmp_path, monkeypatch):
+    import shutil
+
+    from support.real import missing
+
+    if not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")):
+        missing("dbus-daemon and gnome-keyring-daemon (a private Secret Service)")
+    folder = tmp_path / "bus"
+    folder.mkdir(mode=0o700)
+    (folder / "bus.conf").write_text(BUS_CONFIG.format(folder=folder))
+    bus = subprocess.Popen(
+        ["dbus-daemon", f"--config-file={folder / 'bus.conf'}", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert bus.stdout is not None
+    address = bus.stdout.readline().strip()
+    data = tmp_path / "keyring-data"
+    data.mkdir(mode=0o700)
+    for name, value in (("DBUS_SESSION_BUS_ADDRESS", address), ("XDG_DATA_HOME", str(data))):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GNOME_KEYRING_CONTROL", raising=False)
+    monkeypatch.setenv("EXACTLINK_KEYRING_TIMEOUT", "5")
+    keyring = PrivateKeyring(folder, dict(os.environ))
+    keyring.start()
+    try:
+        yield keyring
+    finally:
+        keyring.stop()
+        bus.terminate()
+        bus.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.real
+@pytest.mark.skipif(os.name != "posix", reason="flock, D-Bus")
+def test_the_keyring_gone_after_a_refresh_keeps_the_new_pair(
+    private_keyring, sandbox_factory, cli, monkeypatch, isolated_home
+):
+    world = make_world(sandbox_factory, cli, insecure=False)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    assert "SecretService" in cli("exact", "status", "--json").json()["secret_storage"]
+    advance(world.sb, 601)
+    make_stale(isolated_home, insecure=False)
+    control(world.sb, "POST", "/_sandbox/limits", {"latency_ms": 1500})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exactlink", "exact", "api", "current/Me"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert wait_until(lambda: _lock_held(isolated_home / "locks" / "connection-1.lock"), 30)
+    time.sleep(0.4)  # the pair is read under the lock; now the token call is under way
+    private_keyring.stop()  # the keyring goes away while Exact answers
+    _out, err = proc.communicate(timeout=90)
+    control(world.sb, "POST", "/_sandbox/limits", {"latency_ms": 0})
+    assert proc.returncode == 9, err
+    assert "kept encrypted in" in err and "do not reconnect" in err.lower()
+    kept = isolated_home / "rescue" / "connection-1.sealed"
+    assert kept.exists()
+    assert files_with(isolated_home, _all_tokens(world.sb)) == []
+
+    private_keyring.start()  # the keyring is back (unlocked, with what it held)
+    before = stats(world.sb)
+    after = cli("exact", "api", "current/Me")
+    assert after.exit_code == 0, after.stderr
+    assert not kept.exists()
+    assert cli("exact", "status", "--json").json()["status"] == "connected"
+    assert stats(world.sb)["token_errors"].get("old_refresh_token", 0) == before[
+        "token_errors"
+    ].get("old_refresh_token", 0)
+    assert files_with(isolated_home, _all_tokens(world.sb)) == []
