@@ -362,9 +362,11 @@ class TokenManager:
                 " kept encrypted in {path} and the next exactlink command stores them; the"
                 " connection is intact."
             ).format(cause=cause.message, path=where)
-            error.hint = (cause.hint + " " if cause.hint else "") + _(
-                "Then run `exactlink exact status --check`. Do not delete that file and do not"
-                " reconnect."
+            # Not the cause's own hint: it may say "connect again", which is just what must
+            # not happen now.
+            error.hint = _(
+                "Make the secret store work again (`exactlink doctor` checks it), then run"
+                " `exactlink exact status --check`. Do not delete that file and do not reconnect."
             )
             error.details = {**cause.details, "tokens": "kept", "kept_in": str(where)}
         error.args = (error.message,)
