@@ -152,12 +152,12 @@ def replace_file(path: Path, data: bytes) -> None:
     power loss) is removed by the next write: no copy of ``data`` (a secret, often) stays
     around. The folder is used as it is; ``OSError`` goes to the caller.
     """
-    _remove_dead_temps(path)
+    remove_dead_temps(path)
     try:
         _replace_once(path, data)
     except FileNotFoundError:
         # Our temporary file was taken for a dead writer's in the microsecond between its
-        # creation and its lock (see _remove_dead_temps): once more.
+        # creation and its lock (see remove_dead_temps): once more.
         _replace_once(path, data)
 
 
@@ -194,7 +194,7 @@ def _hold(fd: int, *, wait: bool = True) -> bool:
     return True
 
 
-def _remove_dead_temps(path: Path) -> None:
+def remove_dead_temps(path: Path) -> None:
     """Remove ``.<name>.*.tmp`` files of ``path`` whose writer is gone (killed mid-write): a
     live writer holds its temporary file's lock. Only our own regular files, never through a
     symlink; anything unexpected is left alone."""

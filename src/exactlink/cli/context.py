@@ -94,6 +94,12 @@ class AppContext:
         from exactlink.adapters.secrets import open_secret_store
 
         insecure = self.insecure_storage or bool(self.config.get("exact.insecure_storage", False))
+        if insecure:
+            from exactlink.paths import remove_dead_temps
+
+            # A writer killed mid-write (kill -9, power loss) left its temporary copy of every
+            # secret: gone before anything else happens, not only at the next write.
+            remove_dead_temps(self.paths.insecure_secrets_file)
         return open_secret_store(self.paths, insecure=insecure)
 
     @cached_property

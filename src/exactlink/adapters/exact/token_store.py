@@ -141,17 +141,20 @@ class TokenPairStore:
         self.secrets = secrets
 
     # -- reading -----------------------------------------------------------------------------
-    def read(self, chain: str) -> TokenPair | None:
+    def read(self, chain: str, *, roll_forward: bool = True) -> TokenPair | None:
         """The pair in force, or None when the chain has none.
 
         That is the newest complete generation of: the one after the pointer's (written
         completely by a commit that died before its flip: it holds the pair Exact issued last,
         so it is the live one), the pointer's, and the previous one (when the pointer's cannot
-        be read)."""
+        be read). ``roll_forward`` False skips the first (one read less): enough to find an
+        access token to use, since a pair is only replaced once its access token is spent; a
+        refresh, under the chain's lock, must look."""
         pointer = _pointer(self.secrets.get(pointer_name(chain)))
         current, previous = pointer if pointer is not None else (0, None)
         failure: ExactlinkError | None = None
-        for generation in (current + 1, current, previous):
+        ahead = current + 1 if roll_forward else None
+        for generation in (ahead, current, previous):
             if not generation:
                 continue
             try:

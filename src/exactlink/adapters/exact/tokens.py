@@ -175,7 +175,9 @@ class TokenManager:
         self.recover_kept()
         self._check_alive(self.connection)
         if self._pair is None:
-            self._pair = self.pairs.read(self.chain)
+            # Outside the lock, the pair in force as the pointer names it; the refresh below
+            # reads again under the lock, including a generation a killed commit left.
+            self._pair = self.pairs.read(self.chain, roll_forward=False)
         usable = self._usable(self._pair, None)
         if usable:
             return usable
