@@ -203,7 +203,6 @@ class PrivateKeyring:
             [
                 "gnome-keyring-daemon",
                 "--foreground",
-                "--replace",
                 "--unlock",
                 "--components=secrets",
             ],
@@ -258,7 +257,15 @@ def private_keyring(tmp_path, monkeypatch):
     address = bus.stdout.readline().strip()
     data = tmp_path / "keyring-data"
     data.mkdir(mode=0o700)
-    for name, value in (("DBUS_SESSION_BUS_ADDRESS", address), ("XDG_DATA_HOME", str(data))):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    # Its own bus, keyring file and control socket ($XDG_RUNTIME_DIR/keyring): the suite's
+    # shared keyring is never seen, let alone replaced.
+    for name, value in (
+        ("DBUS_SESSION_BUS_ADDRESS", address),
+        ("XDG_DATA_HOME", str(data)),
+        ("XDG_RUNTIME_DIR", str(runtime)),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GNOME_KEYRING_CONTROL", raising=False)
     monkeypatch.setenv("EXACTLINK_KEYRING_TIMEOUT", "5")
