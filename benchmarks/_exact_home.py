@@ -153,3 +153,26 @@ def imported_firm(clients: int, seed: int, ok_exits: tuple[int, ...] = (0,), **s
         yield sb, cli
     finally:
         sb.stop()
+
+
+def expire_locally(home: str) -> None:
+    """Our side believes the access token expired 5 s ago: the connection's row and the token
+    pair's own expiry (committed with the pair, adapters/exact/token_store.py)."""
+    import sqlite3
+    import time
+    from dataclasses import replace
+    from pathlib import Path
+
+    from exactlink.adapters.exact.token_store import TokenPairStore
+    from exactlink.adapters.secrets import open_secret_store
+    from exactlink.paths import Paths
+
+    now = time.time()
+    db = sqlite3.connect(Path(home) / "state.db")
+    db.execute("UPDATE connections SET access_expires_at = ?", (now - 5,))
+    db.commit()
+    db.close()
+    pairs = TokenPairStore(open_secret_store(Paths.resolve(home), insecure=True))
+    pair = pairs.read("connection-1")
+    if pair is not None:
+        pairs.commit("connection-1", replace(pair, access_expires_at=now - 5))

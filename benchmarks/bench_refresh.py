@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -20,15 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _exact_home import connected_home, control, home_env
+from _exact_home import connected_home, control, expire_locally, home_env
 
 
 def one_round(sb, home: str, processes: int) -> dict:
     control(sb, "POST", "/_sandbox/clock", {"advance_seconds": 601})
-    db = sqlite3.connect(Path(home) / "state.db")
-    db.execute("UPDATE connections SET access_expires_at = ?", (time.time() - 5,))
-    db.commit()
-    db.close()
+    expire_locally(home)
     before = control(sb, "GET", "/_sandbox/stats")
     env = home_env(home)
     started = time.perf_counter()

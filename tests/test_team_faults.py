@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from support.exactkit import advance, connect_inprocess, make_world
+from support.exactkit import advance, connect_inprocess, make_world, stats
 from support.postgres import TEST_STORE_KEY, free_port
 
 pytestmark = pytest.mark.slow
@@ -166,12 +166,12 @@ def test_the_server_stopped_mid_command(cli, team_url, tmp_path, postgres_server
     assert cli("client", "list", "--json").stdout.strip() == "[]"
 
 
-def test_a_connection_lost_during_a_token_refresh_is_never_a_silent_loss(
-    team_url, sandbox_factory, cli, monkeypatch
+def test_a_connection_lost_during_a_token_refresh_keeps_the_new_tokens(
+    team_url, sandbox_factory, cli, monkeypatch, isolated_home
 ):
     """The refresh's token call succeeds, then the store's connection dies before the new tokens
-    are written: the command fails (exit 8) and the next one marks the chain needs-reconnect
-    (Exact now refuses the old refresh token) instead of carrying on with lost tokens."""
+    are written: the command fails (exit 8) saying the new pair is kept encrypted, and the next
+    command stores it: the chain lives on, no reconnect (issue 15)."""
     import psycopg
 
     world = make_world(sandbox_factory, cli)
@@ -202,10 +202,26 @@ def test_a_connection_lost_during_a_token_refresh_is_never_a_silent_loss(
     _out, err = proc.communicate()
     holder.close()
     assert code == 8, err
+    assert "issued new tokens" in err and "kept encrypted in" in err, err
+    kept = list((isolated_home / "rescue").iterdir())
+    assert [p.name for p in kept] == ["connection-1.sealed"]
+    assert kept[0].stat().st_mode & 0o777 == 0o600
+    sealed_text = kept[0].read_text()
+    for token in [*world.sb.engine.refresh_tokens, *world.sb.engine.access_tokens]:
+        assert token not in sealed_text
+    # Meanwhile a colleague's computer refreshed with the pair still in the store: Exact said
+    # "Old refresh token used" and the row says needs-reconnect. The kept pair is newer.
+    execute(
+        team_url,
+        "UPDATE connections SET status = 'needs-reconnect', last_error = 'old_refresh_token'",
+    )
+    before = stats(world.sb)
     after = cli("exact", "api", "current/Me")
-    assert after.exit_code == 5, after.stderr
-    assert "exactlink exact connect" in after.stderr
-    assert cli("exact", "status", "--json").json()["status"] == "needs-reconnect"
+    assert after.exit_code == 0, after.stderr
+    assert cli("exact", "status", "--json").json()["status"] == "connected"
+    assert not list((isolated_home / "rescue").iterdir())
+    # The kept pair was used: no new token call, no "Old refresh token used".
+    assert stats(world.sb)["token_calls"] == before["token_calls"]
 
 
 def test_libpq_settings_and_pgpass_carry_the_login(

@@ -77,7 +77,7 @@ CONNECTION_DISCONNECTED = "disconnected"
 class Connection(NamedTuple):
     """Metadata of one OAuth token chain: a portal's (``client_id`` None) or a client's own link.
 
-    The tokens themselves are in the keyring under ``secret_key``; only times live here.
+    The tokens themselves are in the secret store under ``secret_key``; only times live here.
     """
 
     id: int
@@ -101,23 +101,9 @@ class Connection(NamedTuple):
 
     @property
     def secret_key(self) -> str:
-        """The keyring entry prefix of this chain's tokens."""
+        """The secret-store prefix of this chain's token pair (``adapters/exact/token_store``:
+        ``connection-N/tokens`` and its generations)."""
         return f"connection-{self.id}"
-
-    @property
-    def access_token_key(self) -> str:
-        """The keyring entry of this chain's access token."""
-        return f"{self.secret_key}/access"
-
-    @property
-    def refresh_token_key(self) -> str:
-        """The keyring entry of this chain's refresh token."""
-        return f"{self.secret_key}/refresh"
-
-    @property
-    def token_keys(self) -> tuple[str, str]:
-        """Every keyring entry of this chain (to copy, scan or remove them all)."""
-        return (self.access_token_key, self.refresh_token_key)
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -129,12 +129,46 @@ def check_private_dir(path: Path) -> None:
         )
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically (temp file + ``os.replace``) with mode 0600."""
-    ensure_private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+# The temporary file of an atomic write: new (``O_EXCL``), never through a symlink
+# (``O_NOFOLLOW``), not inherited by child processes.
+_TEMP_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` atomically: the old file or the new one, never half of either.
+
+    The data goes to a temporary file with a random name in the same folder, opened exclusively
+    without following symlinks, mode 0600 from its first byte (a planted file or symlink at a
+    guessable name is an error, never written through); it is fsynced and renamed over
+    ``path`` (``os.replace`` replaces a symlink at ``path`` itself). On any failure the
+    temporary file is removed, and the temporary file a killed writer left behind (kill -9,
+    power loss) is removed by the next write: no copy of ``data`` (a secret, often) stays
+    around. The folder is used as it is; ``OSError`` goes to the caller.
+    """
+    remove_dead_temps(path)
     try:
+        _replace_once(path, data)
+    except FileNotFoundError:
+        # Our temporary file was taken for a dead writer's in the microsecond between its
+        # creation and its lock (see remove_dead_temps): once more.
+        _replace_once(path, data)
+
+
+def _replace_once(path: Path, data: bytes) -> None:
+    import secrets
+
+    folder = path.parent
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, _TEMP_FLAGS, 0o600)
+    try:
+        _hold(fd)  # while it is held, nobody takes this file for a dead writer's
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -143,3 +177,70 @@ def write_private_file(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(folder)
+
+
+def _hold(fd: int, *, wait: bool = True) -> bool:
+    """An exclusive ``flock`` on ``fd`` (POSIX; released when the process dies). False when
+    another process holds it (only with ``wait`` False)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: files in use cannot be removed there anyway
+        return wait
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        return False
+    return True
+
+
+def remove_dead_temps(path: Path) -> None:
+    """Remove ``.<name>.*.tmp`` files of ``path`` whose writer is gone (killed mid-write): a
+    live writer holds its temporary file's lock. Only our own regular files, never through a
+    symlink; anything unexpected is left alone."""
+    prefix = f".{path.name}."
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    for name in names:
+        leftover = path.parent / name
+        try:
+            fd = os.open(leftover, flags | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            ours = stat.S_ISREG(info.st_mode) and (
+                os.name != "posix" or info.st_uid == os.geteuid()
+            )
+            if ours and _hold(fd, wait=False) and os.lstat(leftover).st_ino == info.st_ino:
+                os.unlink(leftover)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); best effort, the file is already complete."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically with mode 0600 into a private (0700) folder
+    (:func:`replace_file`)."""
+    ensure_private_dir(path.parent)
+    replace_file(path, data)

@@ -143,7 +143,7 @@ def test_overwrite_a_clients_own_link(sandbox_factory, cli, monkeypatch, isolate
     assert result.exit_code == 0, result.stderr
     (own_id,) = db("SELECT id FROM connections WHERE client_id IS NOT NULL")[0]
     stored = secret_names(isolated_home)
-    assert f"connection-{own_id}/refresh" in stored
+    assert f"connection-{own_id}/tokens" in stored  # the pointer to the chain's token pair
 
     refused = cli("exact", "activate", "--client", own["name"])
     assert refused.exit_code == 4

@@ -94,7 +94,8 @@ def test_errors_never_carry_a_token():
 def test_real_keyring_stores_and_reads_the_tokens(
     sandbox_factory, cli, monkeypatch, isolated_home, real_keyring
 ):
-    from exactlink.adapters.secrets import SERVICE, home_namespace
+    from exactlink.adapters.exact.token_store import TokenPairStore
+    from exactlink.adapters.secrets import SERVICE, KeyringSecretStore, home_namespace
     from exactlink.paths import Paths
 
     world = make_world(sandbox_factory, cli, insecure=False)
@@ -109,25 +110,25 @@ def test_real_keyring_stores_and_reads_the_tokens(
         status = cli("exact", "status", "--json").json()
         assert "SecretService" in status["secret_storage"]
         assert status["insecure_storage"] is False
-        connection = status["connection_id"]
-        access = real_keyring.get_password(SERVICE, f"{namespace}/connection-{connection}/access")
-        refresh = real_keyring.get_password(SERVICE, f"{namespace}/connection-{connection}/refresh")
-        assert access in world.sb.engine.access_tokens
-        assert refresh in world.sb.engine.refresh_tokens
+        chain = f"connection-{status['connection_id']}"
+        # The token pair is one unit: a pointer entry naming the generation that holds both.
+        assert real_keyring.get_password(SERVICE, f"{namespace}/{chain}/tokens") is not None
+        pairs = TokenPairStore(KeyringSecretStore(namespace, backend=real_keyring))
+        pair = pairs.read(chain)
+        assert pair is not None
+        assert pair.access_token in world.sb.engine.access_tokens
+        assert pair.refresh_token in world.sb.engine.refresh_tokens
         # A refresh goes through the keyring too: new tokens stored, then used.
         control(world.sb, "POST", "/_sandbox/clock", {"advance_seconds": 601})
         assert cli("exact", "api", "current/Me").exit_code == 0
-        assert real_keyring.get_password(
-            SERVICE, f"{namespace}/connection-{connection}/refresh"
-        ) not in (None, refresh)
+        again = pairs.read(chain)
+        assert again is not None and again.refresh_token != pair.refresh_token
         assert not (isolated_home / "secrets-insecure.json").exists()
         _assert_nowhere(_all_secrets(world), _files(isolated_home))
         # disconnect removes the tokens from the keyring.
         assert cli("exact", "disconnect").exit_code == 0
-        assert (
-            real_keyring.get_password(SERVICE, f"{namespace}/connection-{connection}/access")
-            is None
-        )
+        assert pairs.read(chain) is None
+        assert pairs.names(chain) == []
     finally:
         for key in ("app/client_secret",):
             try:

@@ -182,14 +182,23 @@ def test_connect_stores_tokens_and_identity():
     result = _connect(_portal(1, "A"), connections, secrets)
     assert result.connection.exact_user_id == "u-1"
     assert result.connection.current_division == 42
-    assert secrets.data == {"connection-1/refresh": "R1", "connection-1/access": "A1"}
+    from exactlink.adapters.exact.token_store import TokenPairStore
+
+    pair = TokenPairStore(secrets).read("connection-1")
+    assert pair is not None
+    assert (pair.access_token, pair.refresh_token) == ("A1", "R1")
+    assert pair.access_expires_at == pair.obtained_at + 600  # the expiry in the same unit
+    assert sorted(secrets.data) == ["connection-1/tokens", "connection-1/tokens.1"]
 
 
 def test_tokens_are_stored_before_me_is_called():
     connections, secrets = Connections(), Secrets()
     with pytest.raises(ExactUnreachable):
         _connect(_portal(1, "A"), connections, secrets, Gateway(fail_me=True))
-    assert secrets.data["connection-1/refresh"] == "R1"
+    from exactlink.adapters.exact.token_store import TokenPairStore
+
+    pair = TokenPairStore(secrets).read("connection-1")
+    assert pair is not None and pair.refresh_token == "R1"
 
 
 def test_another_portal_of_the_same_app_needs_force_before_the_browser():

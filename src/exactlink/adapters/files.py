@@ -15,20 +15,11 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from pathlib import Path
 
 from exactlink.errors import EnvironmentProblem
 from exactlink.i18n import _
-
-_TEMP_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
+from exactlink.paths import replace_file
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -38,40 +29,10 @@ def write_file(path: Path, data: bytes) -> Path:
     try:
         if not folder.is_dir():
             folder.mkdir(parents=True, mode=0o700)
-        tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, _TEMP_FLAGS, 0o600)
+        replace_file(path, data)
     except OSError as exc:
         raise environment_problem(exc, path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise environment_problem(exc, path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
     return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); best effort, the file is already complete."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # What the machine refused, by errno: (message, hint). Permission, space and read-only are the

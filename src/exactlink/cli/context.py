@@ -98,6 +98,12 @@ class AppContext:
         from exactlink.adapters.secrets import open_secret_store
 
         insecure = self.insecure_storage or bool(self.config.get("exact.insecure_storage", False))
+        if insecure:
+            from exactlink.paths import remove_dead_temps
+
+            # A writer killed mid-write (kill -9, power loss) left its temporary copy of every
+            # secret: gone before anything else happens, not only at the next write.
+            remove_dead_temps(self.paths.insecure_secrets_file)
         return open_secret_store(self.paths, insecure=insecure)
 
     @cached_property
@@ -230,6 +236,7 @@ class AppContext:
 
     def exact_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
         """The ``TokenManager`` of one connection (single-flight refresh across processes)."""
+        from exactlink.adapters.exact.token_rescue import TokenRescue
         from exactlink.adapters.exact.tokens import TokenManager
 
         return TokenManager(
@@ -241,6 +248,17 @@ class AppContext:
             locks_dir=self.paths.locks_dir,
             client_name=client_name,
             lock=self._team_token_lock(connection.id) if self.store.is_team else None,
+            rescue=TokenRescue.for_paths(self.paths),
+            on_wait=self.token_wait,
+        )
+
+    def token_wait(self, seconds: float) -> None:
+        """``on_wait`` of the token manager: Exact's 570 s rule makes it wait (one line)."""
+        self.out.info(
+            _(
+                "Exact Online gives a new token only 570 s after the previous one, and the stored"
+                " access token has expired: waiting {s:.0f} s (Ctrl-C stops; nothing is lost)."
+            ).format(s=seconds)
         )
 
     def connected_by(self, connection: Connection) -> str:
@@ -287,10 +305,27 @@ class AppContext:
         Raises ``NotConnected``/``ReconnectNeeded`` (exit 5) with the `exactlink exact connect`
         hint when there is no usable connection.
         """
-        from exactlink.services.status import require_connection
+        from exactlink.services.status import ensure_live, require_connection
 
-        connection = require_connection(self.store.connections, portal, client, live=True)
+        connection = require_connection(self.store.connections, portal, client)
+        connection = self.recover_kept_tokens(connection, client.name if client else None)
+        ensure_live(connection, client)
         return cast("ExactPort", self.exact_client(connection, client.name if client else None))
+
+    def recover_kept_tokens(self, connection: Connection, client_name: str | None = None) -> Any:
+        """Store a token pair an earlier run kept sealed because the secret store failed right
+        after a refresh, before anything judges the connection by its row (a colleague's run
+        may have marked it ``needs-reconnect`` meanwhile); the row after. One ``stat`` per
+        folder when there is none."""
+        from exactlink.adapters.exact.token_rescue import TokenRescue
+        from exactlink.models import CONNECTION_DISCONNECTED
+
+        kept = TokenRescue.for_paths(self.paths).find(connection.secret_key)
+        if not kept or connection.status == CONNECTION_DISCONNECTED:
+            return connection
+        tokens = self.exact_tokens(connection, client_name)
+        tokens.recover_kept()
+        return tokens.connection
 
     def exact_countdown(self, remaining: float, label: str) -> None:
         """``on_wait`` of the Exact client: a countdown on a terminal, one line otherwise."""

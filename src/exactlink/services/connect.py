@@ -156,8 +156,18 @@ def connect(
         access_expires_at=tokens.access_expires_at,
         token_call_at=tokens.obtained_at,
     )
-    secrets.set(connection.refresh_token_key, tokens.refresh_token)
-    secrets.set(connection.access_token_key, tokens.access_token)
+    from exactlink.adapters.exact.token_store import TokenPair, TokenPairStore
+
+    # The access and refresh token and their expiry as one unit (adapters/exact/token_store.py).
+    TokenPairStore(secrets).commit(
+        connection.secret_key,
+        TokenPair(
+            tokens.access_token,
+            tokens.refresh_token,
+            tokens.access_expires_at,
+            tokens.obtained_at,
+        ),
+    )
     me = gateway.me(tokens.access_token)
     current = me.get("CurrentDivision")
     connections.set_identity(
@@ -280,8 +290,9 @@ def disconnect(
     Exact keeps the app's authorisation until it is revoked in Mijn Exact Online >
     Beveiligingscentrum (reference §2.9); the chain simply stops being used here.
     """
-    for key in connection.token_keys:
-        secrets.delete(key)
+    from exactlink.adapters.exact.token_store import TokenPairStore
+
+    TokenPairStore(secrets).delete(connection.secret_key)
     connections.mark_disconnected(connection.id)
     events.record(
         "exact.disconnect",

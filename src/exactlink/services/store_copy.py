@@ -88,10 +88,15 @@ def _copy_events(source: Any, target: Any) -> None:
         target.executemany(f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def _secret_names(source: Any, app_secret_key: str) -> list[str]:
+def _secret_names(source: Any, source_secrets: SecretStore, app_secret_key: str) -> list[str]:
+    """The app's secret and every entry of each chain (its token pair's pointer and
+    generations, or the two entries of the old scheme), copied as they are."""
+    from exactlink.adapters.exact.token_store import TokenPairStore
+
     names = [app_secret_key]
+    pairs = TokenPairStore(source_secrets)
     for (connection_id,) in source.execute("SELECT id FROM connections ORDER BY id").fetchall():
-        names += [f"connection-{connection_id}/access", f"connection-{connection_id}/refresh"]
+        names += pairs.names(f"connection-{connection_id}")
     return names
 
 
@@ -108,7 +113,7 @@ def migrate(
     report = MigrationReport()
     for table in (*TABLES, "events"):
         report.source[table] = _count(source, table)
-    names = _secret_names(source, app_secret_key)
+    names = _secret_names(source, source_secrets, app_secret_key)
     secrets = {name: source_secrets.get(name) for name in names}
     report.source["secrets"] = sum(1 for value in secrets.values() if value)
     with target.transaction():

@@ -54,12 +54,14 @@ def versions() -> dict[str, Any]:
 def secret_values(store: Store, secrets: SecretStore) -> list[str]:
     """Every secret this machine holds (the app's client secret, each chain's tokens), to scrub
     from the bundle; read here and never written anywhere."""
+    from exactlink.adapters.exact.token_store import TokenPairStore
     from exactlink.services.exact_app import SECRET_KEY
 
-    keys = [SECRET_KEY]
+    values = [secrets.get(SECRET_KEY)]
+    pairs = TokenPairStore(secrets)
     for connection in store.connections.list():
-        keys += connection.token_keys
-    return [value for value in (secrets.get(key) for key in keys) if value]
+        values += pairs.values(connection.secret_key)
+    return [value for value in values if value]
 
 
 def redact(value: Any, secrets: Iterable[str] = ()) -> Any:

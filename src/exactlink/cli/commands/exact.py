@@ -88,6 +88,7 @@ def exact_status(
     portal, client = _owner(ctx, client_name)
     connections = ctx.store.connections
     connection = require_connection(connections, portal, client)
+    connection = ctx.recover_kept_tokens(connection, client.name if client else None)
     rate_limits = connections.rate_limits(connection.id)
     check_data = None
     failure = None
@@ -299,7 +300,7 @@ def exact_keepalive(
         return found.name if found else None
 
     result = keepalive(
-        ctx.store.connections.list(),
+        [ctx.recover_kept_tokens(c) for c in ctx.store.connections.list()],
         older_than_days=older_than,
         refresh=refresh,
         portal_names=_portal_names(ctx),

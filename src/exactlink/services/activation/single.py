@@ -321,8 +321,9 @@ def _replace_own_link(
     if secrets is None:
         raise ExactlinkError("a secret store is needed to remove the replaced link")
     store.connections.retire(own.id)
-    for key in own.token_keys:
-        secrets.delete(key)
+    from exactlink.adapters.exact.token_store import TokenPairStore
+
+    TokenPairStore(secrets).delete(own.secret_key)
     store.events.record(
         "exact.link.replaced",
         str(own.id),
