@@ -4,14 +4,16 @@ from typing import Annotated
 
 import typer
 
+from exactlink.i18n import N_
+
 
 def log(
     typer_ctx: typer.Context,
     client: Annotated[
-        str | None, typer.Option("--client", help="Only the events of this client.")
+        str | None, typer.Option("--client", help=N_("Only the events of this client."))
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Only the last N events.")
+        int | None, typer.Option("--limit", min=1, help=N_("Only the last N events."))
     ] = None,
 ) -> None:
     """Show the audit trail of every change.

@@ -7,24 +7,30 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from exactlink.i18n import N_
+
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The store: local, or a team store on PostgreSQL.\n\n"
-    "Local is SQLite, the default; a team store is shared by the firm's staff.",
+    help=N_(
+        "The store: local, or a team store on PostgreSQL.\n\n"
+        "Local is SQLite, the default; a team store is shared by the firm's staff."
+    ),
 )
-key_app = typer.Typer(no_args_is_help=True, help="The team store's encryption key.")
+key_app = typer.Typer(no_args_is_help=True, help=N_("The team store's encryption key."))
 app.add_typer(key_app, name="key")
 
 _URL = typer.Argument(
-    help="postgresql://USER@HOST:PORT/DBNAME (libpq settings apply; the password goes in "
-    "~/.pgpass, never in the URL)."
+    help=N_(
+        "postgresql://USER@HOST:PORT/DBNAME (libpq settings apply; the password goes in "
+        "~/.pgpass, never in the URL)."
+    )
 )
 _INSECURE = typer.Option(
     "--insecure-storage",
-    help="No OS keyring here (a headless server): keep the store key in a 0600 file instead.",
+    help=N_("No OS keyring here (a headless server): keep the store key in a 0600 file instead."),
 )
 
 
@@ -227,7 +233,7 @@ def store_migrate(
     typer_ctx: typer.Context,
     to: Annotated[
         str,
-        typer.Option("--to", help="The team store (made with `store init`, still empty)."),
+        typer.Option("--to", help=N_("The team store (made with `store init`, still empty).")),
     ],
 ) -> None:
     """Copy this home's local store into an empty team store.
