@@ -85,7 +85,7 @@ def exact_divisions(
         ctx.out.json(data)
         return
     ctx.out.table(
-        ["code", "name", "vat", "kvk/kbo", "status", "blocking", "client"],
+        [_("code"), _("name"), _("vat"), _("kvk/kbo"), _("status"), _("blocking"), _("client")],
         [
             (
                 row.division.code,
@@ -106,7 +106,7 @@ def exact_divisions(
             )
         )
         ctx.out.table(
-            ["code", "name", "vat", "status"],
+            [_("code"), _("name"), _("vat"), _("status")],
             [(d["code"], d["name"], d["vat"], d["status"]) for d in extra],
         )
     source = _("fetched now") if listing.refreshed else _("cached")
@@ -333,7 +333,7 @@ def _render_bulk(ctx: AppContext, result: BulkResult) -> None:
     from exactlink.i18n import _
 
     ctx.out.table(
-        ["client", "outcome", "division", "name", "by", "cause"],
+        [_("client"), _("outcome"), _("division"), _("name"), _("by"), _("cause")],
         [
             (o.client, o.outcome, o.division, o.division_name, o.matched_by, o.cause)
             for o in result.outcomes

@@ -310,6 +310,7 @@ def client_list(
     administration); --status shows one of them.
     """
     from exactlink.cli.context import app_context
+    from exactlink.i18n import _
     from exactlink.services.clients import list_clients
 
     ctx = app_context(typer_ctx)
@@ -318,12 +319,10 @@ def client_list(
         ctx.out.json([client.to_dict() for client in clients])
         return
     if not clients:
-        from exactlink.i18n import _
-
         ctx.out.info(_("No clients. Add one with `exactlink client add NAME`."))
         return
     ctx.out.table(
-        ["name", "status", "vat", "coc", "email", "managed", "division"],
+        [_("name"), _("status"), _("vat"), _("coc"), _("email"), _("managed"), _("division")],
         [
             (c.name, c.status, c.vat, c.coc, c.email, "yes" if c.managed else "", c.division)
             for c in clients

@@ -147,7 +147,7 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         lines.append(f"    ✗ {check.get('message', '')}")
         fix = check.get("fix")
         if fix:
-            lines.append(f"      {_('Fix:')} {fix}")
+            lines.append("      " + _("Fix:") + f" {fix}")  # _() outside the f-string: extracted
     if summary.home:
         lines += [
             "",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from exactlink.i18n import N_
+from exactlink.i18n import N_, _
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
@@ -135,38 +135,43 @@ def _print_status(ctx: AppContext, data: dict[str, Any], owner: str) -> None:
     days = data["refresh_token_days_left"]
     ctx.out.fields(
         [
-            ("owner", owner),
-            ("status", data["status"]),
-            ("site", data["site"]),
-            ("exact user", f"{data['exact_username'] or '-'} ({data['exact_full_name'] or '-'})"),
-            ("current division", data["current_division"]),
+            (_("owner"), owner),
+            (_("status"), data["status"]),
+            (_("site"), data["site"]),
             (
-                "access token expires",
+                _("exact user"),
+                f"{data['exact_username'] or '-'} ({data['exact_full_name'] or '-'})",
+            ),
+            (_("current division"), data["current_division"]),
+            (
+                _("access token expires"),
                 f"{data['access_token_expires_at'] or '-'} "
                 f"({left(data['access_token_seconds_left'])})",
             ),
             (
-                "refresh token",
+                _("refresh token"),
                 f"{data['refresh_token_age_days']} days old, "
                 f"{days} days left before the 30-day idle expiry",
             ),
             (
-                "secrets in",
+                _("secrets in"),
                 data["secret_storage"]
                 + ("  (INSECURE: plain file)" if data["insecure_storage"] else ""),
             ),
-            ("last error", data["last_error"]),
+            (_("last error"), data["last_error"]),
         ]
     )
     if "check" in data:
         check = data["check"]
         ctx.out.line(
-            "live check  " + ("ok" if check["ok"] else "FAILED: " + check["error"]["message"])
+            _("live check  ok")
+            if check["ok"]
+            else _("live check  FAILED: {error}").format(error=check["error"]["message"])
         )
     if data["rate_limits"]:
         ctx.out.line()
         ctx.out.table(
-            ["division", "today left", "daily limit", "resets", "minute left"],
+            [_("division"), _("today left"), _("daily limit"), _("resets"), _("minute left")],
             [
                 (
                     r["division"],

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exactlink.cli.commands.exact import _CLIENT, _INSECURE, _owner, _portal_names, app
-from exactlink.i18n import N_
+from exactlink.i18n import N_, _
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
@@ -159,19 +159,19 @@ def exact_app_show(typer_ctx: typer.Context) -> None:
         return
     ctx.out.fields(
         [
-            ("client id", settings.client_id),
+            (_("client id"), settings.client_id),
             (
-                "redirect uri",
+                _("redirect uri"),
                 settings.redirect_uri + (f"  (REFUSED BY EXACT: {problem})" if problem else ""),
             ),
-            ("mode", settings.mode),
-            ("region", settings.region),
-            ("site", settings.site),
+            (_("mode"), settings.mode),
+            (_("region"), settings.region),
+            (_("site"), settings.site),
             (
-                "client secret",
+                _("client secret"),
                 ("stored in " if stored else "MISSING from ") + data["secret_storage"],
             ),
-            ("insecure storage", "yes" if settings.insecure_storage else "no"),
+            (_("insecure storage"), "yes" if settings.insecure_storage else "no"),
         ]
     )
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from exactlink.i18n import N_
+from exactlink.i18n import N_, _
 
 
 def log(
@@ -29,6 +29,6 @@ def log(
         ctx.out.json([event.to_dict() for event in events])
         return
     ctx.out.table(
-        ["when", "user", "host", "action", "portal", "client", "subject"],
+        [_("when"), _("user"), _("host"), _("action"), _("portal"), _("client"), _("subject")],
         [(e.at, e.os_user, e.host, e.action, e.portal, e.client, e.subject) for e in events],
     )

@@ -76,6 +76,7 @@ def portal_create(
 def portal_list(typer_ctx: typer.Context) -> None:
     """List the portals; the default one is marked with *."""
     from exactlink.cli.context import app_context
+    from exactlink.i18n import _
     from exactlink.services.portals import list_portals
 
     ctx = app_context(typer_ctx)
@@ -84,12 +85,10 @@ def portal_list(typer_ctx: typer.Context) -> None:
         ctx.out.json([p.to_dict() for p in portals])
         return
     if not portals:
-        from exactlink.i18n import _
-
         ctx.out.info(_("No portals yet. Create one with `exactlink portal create NAME --email E`."))
         return
     ctx.out.table(
-        ["default", "name", "email", "clients", "billing"],
+        [_("default"), _("name"), _("email"), _("clients"), _("billing")],
         [
             (
                 "*" if p.is_default else "",

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from exactlink.i18n import N_
+from exactlink.i18n import N_, _
 
 app = typer.Typer(
     no_args_is_help=True, help=N_("A local Exact Online for tests, demos and rehearsals.")
@@ -19,7 +19,10 @@ def _parse_switch(text: str) -> tuple[str, object]:
 
     name, sep, raw = text.partition("=")
     if not sep or not name:
-        raise UsageError(f"--switch needs NAME=VALUE, got {text!r}", hint="See docs/sandbox.md.")
+        raise UsageError(
+            _("--switch needs NAME=VALUE, got {text!r}").format(text=text),
+            hint=_("See docs/sandbox.md."),
+        )
     try:
         return name.strip(), json.loads(raw)
     except ValueError:
@@ -158,24 +161,24 @@ def sandbox_serve(
         else:
             ctx.out.fields(
                 [
-                    ("base URL", sb.base_url),
-                    ("client id", app_info["client_id"]),
-                    ("client secret", app_info["client_secret"]),
-                    ("redirect URI", app_info["redirect_uri"]),
-                    ("firm", f"{data['firm']['name']} (division {data['firm']['division']})"),
-                    ("clients", clients),
-                    ("profile", sb.profile),
+                    (_("base URL"), sb.base_url),
+                    (_("client id"), app_info["client_id"]),
+                    (_("client secret"), app_info["client_secret"]),
+                    (_("redirect URI"), app_info["redirect_uri"]),
+                    (_("firm"), f"{data['firm']['name']} (division {data['firm']['division']})"),
+                    (_("clients"), clients),
+                    (_("profile"), sb.profile),
                     *(
                         (f"site {name}", url)
                         for name, url in sb.base_urls.items()
                         if len(sb.sites) > 1
                     ),
-                    ("seed", f"{sb.base_url}/_sandbox/seed"),
+                    (_("seed"), f"{sb.base_url}/_sandbox/seed"),
                 ]
             )
             ctx.out.line()
             ctx.out.table(
-                ["username", "password", "role", "name"],
+                [_("username"), _("password"), _("role"), _("name")],
                 [
                     (lg["username"], lg["password"], lg["role"], lg["full_name"])
                     for lg in data["logins"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from exactlink.i18n import N_
+from exactlink.i18n import N_, _
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
@@ -180,7 +180,7 @@ def store_status(typer_ctx: typer.Context) -> None:
     ctx.out.fields([(name.replace("_", " "), value) for name, value in data.items()])
     if members:
         ctx.out.table(
-            ["os user", "host", "last seen"],
+            [_("os user"), _("host"), _("last seen")],
             [(m["os_user"], m["host"], m["last_seen"]) for m in members],
         )
 
@@ -291,7 +291,7 @@ def store_migrate(
     out = ctx.out
     if not ctx.json:
         out.table(
-            ["table", "local", "team"],
+            [_("table"), _("local"), _("team")],
             [(name, count, report.target.get(name)) for name, count in report.source.items()],
         )
     out.success(
