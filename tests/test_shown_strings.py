@@ -2,7 +2,8 @@
 
 The code is read with ``ast``; a string literal is *shown to a person* when it is
 
-- the ``help=`` of anything (typer.Typer, Option, Argument, a command);
+- the ``help=`` (and a ``metavar=`` in words) of anything (typer.Typer, Option, Argument, a
+  command);
 - a docstring Typer shows as a command's ``--help`` (tests/tools/i18n.py, command_docstrings);
 - the text of a message: an argument of ``echo``/``secho``/``print``, of the Output methods
   (``info``, ``success``, ``warn``, ``hint``, ``error``, ``line``, ``check_line``), of
@@ -115,8 +116,8 @@ class _Finder(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         name = _name(node.func)
         for keyword in node.keywords:
-            if keyword.arg == "help":
-                self._check(keyword.value, "help=")
+            if keyword.arg in ("help", "metavar"):
+                self._check(keyword.value, f"{keyword.arg}=")
         if name in MESSAGE_CALLS or name in self.errors:
             self._message(name, node)
         if name in TEXT_AT and len(node.args) > TEXT_AT[name]:

@@ -149,6 +149,8 @@ def localize(command: Command) -> Command:
             # a copy: click.STRING and click.INT are shared by every command
             param.type = copy.copy(param.type)
             param.type.name = _(TYPE_NAMES[param.type.name])
+        if param.metavar:  # given in the code, marked with N_()
+            param.metavar = _(param.metavar)
         param_help = getattr(param, "help", None)
         if param_help:
             param.help = _translated(param_help)  # type: ignore[attr-defined]

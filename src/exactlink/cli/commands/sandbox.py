@@ -67,7 +67,7 @@ def sandbox_serve(
         list[str] | None,
         typer.Option(
             "--site",
-            metavar="COUNTRY",
+            metavar=N_("COUNTRY"),
             help=N_(
                 "Country site to serve (nl be de uk us es fr), each on its own port; repeat for "
                 "several (default: nl). A token works only on the site that issued it."
@@ -78,7 +78,7 @@ def sandbox_serve(
         list[str] | None,
         typer.Option(
             "--switch",
-            metavar="NAME=VALUE",
+            metavar=N_("NAME=VALUE"),
             help=N_(
                 "Set a sandbox switch or limit, e.g. --switch list_archived=false (repeatable)."
             ),
