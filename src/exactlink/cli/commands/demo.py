@@ -122,7 +122,7 @@ class _Narrator:
 
 
 def _render_summary(out: Output, summary: DemoSummary) -> None:
-    from exactlink.i18n import _
+    from exactlink.i18n import _, current_language
 
     lines = [
         "",
@@ -144,6 +144,16 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         )
     )
     for check in doctor["failed"]:
+        if current_language() != "en":
+            # doctor's findings come from its --json report, which speaks English only; the
+            # doctor step above showed them in the person's language
+            lines.append(
+                "    ✗ "
+                + _("{check}: the doctor step above says what it means and how to fix it.").format(
+                    check=check.get("id", "")
+                )
+            )
+            continue
         lines.append(f"    ✗ {check.get('message', '')}")
         fix = check.get("fix")
         if fix:
