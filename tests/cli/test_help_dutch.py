@@ -266,3 +266,17 @@ def test_click_and_typer_still_have_the_words_we_translate():
     assert len(texts) > 60
     missing = [text for text in texts if repr(text)[1:-1] not in source and text not in source]
     assert not missing, missing
+
+
+def test_rich_help_words_follow_the_language_of_each_run():
+    """typer.rich_utils keeps its words in constants: set for Dutch, set back for English."""
+    import typer.rich_utils
+
+    from exactlink.cli.helptext import prepare
+
+    prepare(["--lang", "nl", "client", "list"])
+    assert typer.rich_utils.OPTIONS_PANEL_TITLE == "Opties"
+    assert typer.rich_utils.REQUIRED_LONG_STRING == "[verplicht]"
+    prepare(["--lang", "en", "client", "list"])
+    assert typer.rich_utils.OPTIONS_PANEL_TITLE == "Options"
+    assert typer.rich_utils.REQUIRED_LONG_STRING == "[required]"

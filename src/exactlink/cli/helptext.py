@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 import sys
 from typing import TYPE_CHECKING, TypeVar
 
@@ -108,12 +109,10 @@ def install_framework_translation() -> None:
             if getattr(module, "ngettext", None) is gettext.ngettext:
                 module.ngettext = ngettext  # type: ignore[attr-defined]
         _installed = True
-        from exactlink.cli.richhelp import when_imported
+    from exactlink.cli.richhelp import when_imported
 
-        when_imported(translate_rich_words)
-    rich_utils = sys.modules.get("typer.rich_utils")
-    if rich_utils is not None:
-        translate_rich_words(rich_utils)
+    # now if Typer's Rich help is loaded, else right after it is (without loading it)
+    when_imported(translate_rich_words)
 
 
 def translate_rich_words(module: types.ModuleType) -> None:
@@ -125,7 +124,7 @@ def translate_rich_words(module: types.ModuleType) -> None:
     # the usage line's "Usage: " is coloured by a pattern; add the translated word's
     usage = _("Usage:")
     highlights = module.OptionHighlighter.highlights
-    pattern = rf"(?P<usage>{usage} )"
+    pattern = rf"(?P<usage>{re.escape(usage)} )"
     if usage != "Usage:" and pattern not in highlights:
         highlights.append(pattern)
 

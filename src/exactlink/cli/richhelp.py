@@ -63,7 +63,8 @@ def when_imported(callback: Callable[[types.ModuleType], None]) -> None:
     if module is not None:
         callback(module)
         return
-    _after_import.append(callback)
+    if callback not in _after_import:
+        _after_import.append(callback)
     defer_unused_rich_modules()
 
 
