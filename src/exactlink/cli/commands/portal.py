@@ -21,7 +21,8 @@ def portal_create(
     email: Annotated[
         str,
         typer.Option(
-            "--email", help=N_("The firm's e-mail address clients add in Toegangsbeheer.")
+            "--email",
+            help=N_("The firm's e-mail address, which clients add in the portal's Toegangsbeheer."),
         ),
     ],
     billing_name: Annotated[str | None, _BILLING_NAME] = None,
