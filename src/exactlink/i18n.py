@@ -39,6 +39,13 @@ def _(message: str) -> str:
     return _translation.gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue without translating it now: for texts fixed at import
+    time (``--help`` of commands and options), translated when they are shown
+    (``exactlink.cli.helptext``)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message with a count."""
     if _translation is None:

@@ -31,6 +31,9 @@ def _option_row(param: Any) -> str:
     show_default = not getattr(param, "is_flag", False) and default not in (None, (), [], False)
     if show_default and param.param_type_name != "argument":
         extras.append(f"default: `{default}`")
+    minimum = getattr(param.type, "min", None)
+    if minimum is not None and not getattr(param, "count", False):
+        extras.append(f"at least `{minimum}`")
     if extras:
         text = f"{text} ({', '.join(extras)})" if text else ", ".join(extras)
     return f"| {names} | {text} |"

@@ -18,6 +18,7 @@ changes no file.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import re
 import sys
@@ -34,7 +35,9 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[2]
 # What to extract: every module of the package except the sandbox, a simulator of Exact Online
 # that speaks English and imports nothing of ours. Every message a person reads is wrapped in
-# ``_()`` or ``ngettext()``. (The same map as a babel.cfg for ``pybabel extract``.)
+# ``_()`` or ``ngettext()``, or marked with ``N_()`` when it is fixed at import time (``--help``
+# texts); commands' docstrings (their ``--help``) are added by ``command_docstrings``. (The same
+# map as a babel.cfg for ``pybabel extract``, which would miss the docstrings.)
 METHOD_MAP = [("src/exactlink_sandbox/**", "ignore"), ("src/exactlink/**.py", "python")]
 PACKAGE = ROOT / "src" / "exactlink"
 LOCALE_DIR = PACKAGE / "locale"
@@ -63,8 +66,55 @@ def mo_file(language: str) -> Path:
 
 
 # -- extract ------------------------------------------------------------------------------------
+CLI = PACKAGE / "cli"
+
+
+def _is_command_decorator(node: ast.expr) -> bool:
+    """``@app.command(...)`` (or ``@app.command`` bare): Typer shows the function's docstring
+    as the command's help unless the decorator passes ``help=``."""
+    call = node if isinstance(node, ast.Call) else None
+    target = call.func if call else node
+    if not (isinstance(target, ast.Attribute) and target.attr == "command"):
+        return False
+    return call is None or not any(keyword.arg == "help" for keyword in call.keywords)
+
+
+def _single_commands() -> dict[str, set[str]]:
+    """cli.app.COMMANDS' single commands: module path → function names (their docstrings are
+    their help too)."""
+    tree = ast.parse((CLI / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "COMMANDS" in ast.unparse(node)[:20]:
+            found: dict[str, set[str]] = {}
+            for module, attribute in ast.literal_eval(node.value).values():  # type: ignore[arg-type]
+                path = str(ROOT / "src" / Path(*module.split("."))) + ".py"
+                found.setdefault(path, set()).add(attribute)
+            return found
+    raise LookupError("cli/app.py has no COMMANDS")
+
+
+def command_docstrings() -> list[tuple[Path, int, str]]:
+    """(file, line, text) of every docstring Typer shows as a command's ``--help``, cleaned as
+    Typer cleans it (``inspect.getdoc``): found in the code, so no command can be missed."""
+    singles = _single_commands()
+    found = []
+    for path in sorted(CLI.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if any(map(_is_command_decorator, node.decorator_list)) or node.name in singles.get(
+                str(path), ()
+            ):
+                text = ast.get_docstring(node, clean=True)
+                if text:
+                    found.append((path, node.lineno, text))
+    return found
+
+
 def extract() -> Catalog:
-    """Every ``_()`` / ``ngettext()`` message in the package, as a template catalogue."""
+    """Every ``_()`` / ``ngettext()`` / ``N_()`` message in the package and every command's
+    docstring (its ``--help``), as a template catalogue."""
     catalog = Catalog(
         project="exactlink",
         domain=DOMAIN,
@@ -91,6 +141,8 @@ def extract() -> Catalog:
             auto_comments=comments,
             context=context,
         )
+    for path, lineno, text in command_docstrings():
+        catalog.add(text, None, [(str(path.relative_to(ROOT)), lineno)])
     return catalog
 
 

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from exactlink import __version__
 from exactlink.cli import context as _context
 from exactlink.errors import Cancelled, ExactlinkError
-from exactlink.i18n import _
+from exactlink.i18n import N_, _
 
 # Global options may also be written after the command (`exactlink client list --json`); they
 # are moved in front before parsing. Those that take a value are listed with True.
@@ -83,16 +83,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # does not import and build every command (tests/cli/test_help.py checks they are the same).
 # A command missing here is loaded for the listing, as before.
 SUMMARIES: dict[str, str] = {
-    "portal": "Manage the firm's portals.",
-    "client": "Manage the portal's clients.",
-    "exact": "Exact Online: app settings, connect, divisions, activate.",
-    "doctor": "Diagnose the set-up, with the fix for each problem.",
-    "log": "Show the audit trail of every change.",
-    "support": "Material for a support ticket.",
-    "sandbox": "A local Exact Online for tests, demos and rehearsals.",
-    "demo": "Run the whole job against a local Exact Online.",
-    "docs": "Print a guide from the installed package (no network).",
-    "store": "The store: local, or a team store on PostgreSQL.",
+    "portal": N_("Manage the firm's portals."),
+    "client": N_("Manage the portal's clients."),
+    "exact": N_("Exact Online: app settings, connect, divisions, activate."),
+    "doctor": N_("Diagnose the set-up, with the fix for each problem."),
+    "log": N_("Show the audit trail of every change."),
+    "support": N_("Material for a support ticket."),
+    "sandbox": N_("A local Exact Online for tests, demos and rehearsals."),
+    "demo": N_("Run the whole job against a local Exact Online."),
+    "docs": N_("Print a guide from the installed package (no network)."),
+    "store": N_("The store: local, or a team store on PostgreSQL."),
 }
 
 
@@ -109,9 +109,11 @@ def load_command(name: str) -> click.Command:
     if isinstance(target, typer.Typer):
         command: click.Command = lazy_group(target)  # a group even with one subcommand
     else:
+        from exactlink.cli.helptext import localize
+
         single = typer.Typer(add_completion=False)
         single.command(name)(target)
-        command = typer.main.get_command(single)
+        command = localize(typer.main.get_command(single))
     command.name = name
     return command
 
@@ -136,12 +138,17 @@ class ExactlinkGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             if self.listing and cmd_name in SUMMARIES:
                 # the help lists names and first lines only: no need to build the command
-                return click.Command(cmd_name, help=SUMMARIES[cmd_name])
+                return click.Command(cmd_name, help=_(SUMMARIES[cmd_name]))
             self.commands[cmd_name] = load_command(cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         args = hoist_global_options(list(args))
+        # The language first: --help and usage errors happen while parsing, and speak it too.
+        from exactlink.cli.helptext import localize, prepare
+
+        prepare(args)
+        localize(self)
         # Known before parsing, so a usage error of the root options (`--json --bogus`), which
         # happens before the root callback builds the context, still gets its JSON envelope.
         ctx.meta[_JSON_META] = "--json" in args[: args.index("--") if "--" in args else None]
@@ -285,7 +292,7 @@ def _version(value: bool) -> None:
 app = typer.Typer(
     cls=ExactlinkGroup,
     name="exactlink",
-    help=(
+    help=N_(
         "Link an accounting firm's clients to Exact Online through the firm's own login.\n\n"
         "A portal, its client accounts, one connection to Exact Online, and an activation per "
         "client."
@@ -302,13 +309,15 @@ def root(
     ctx: typer.Context,
     portal_name: Annotated[
         str | None,
-        typer.Option("--portal", help="Portal to act on (default: the one set with `portal use`)."),
+        typer.Option(
+            "--portal", help=N_("Portal to act on (default: the one set with `portal use`).")
+        ),
     ] = None,
     json_output: Annotated[
         bool,
         typer.Option(
             "--json",
-            help="Machine-readable JSON on stdout (in English, whatever --lang says).",
+            help=N_("Machine-readable JSON on stdout (in English, whatever --lang says)."),
         ),
     ] = False,
     home: Annotated[
@@ -316,25 +325,27 @@ def root(
         typer.Option(
             "--home",
             envvar="EXACTLINK_HOME",
-            help="Keep config and state in this folder (env EXACTLINK_HOME).",
+            help=N_("Keep config and state in this folder (env EXACTLINK_HOME)."),
             show_envvar=False,
         ),
     ] = None,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of messages: nl or en (env EXACTLINK_LANG)."),
+        typer.Option("--lang", help=N_("Language of messages: nl or en (env EXACTLINK_LANG).")),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help=N_("Only errors on stderr."))
+    ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+        int, typer.Option("--verbose", "-v", count=True, help=N_("More detail on stderr."))
     ] = 0,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
+        bool, typer.Option("--debug", help=N_("Show tracebacks of unexpected errors."))
     ] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+            "--version", callback=_version, is_eager=True, help=N_("Print the version and exit.")
         ),
     ] = False,
 ) -> None:

@@ -5,6 +5,7 @@ signature and type hints and making its options, about a millisecond a command. 
 status` would pay for the dozen commands of the `exact` group it does not run. Here a group is
 built hollow and its ``commands`` mapping builds a subcommand (or a nested group, itself lazy)
 the first time click asks for it; `--help` still asks for all of them, and gets them all.
+Each is put in the person's language as it is built (cli.helptext.localize).
 """
 
 from __future__ import annotations
@@ -68,10 +69,12 @@ def lazy_group(target: typer.Typer) -> TyperGroup:
 def _group(info: TyperInfo, settings: _Settings) -> TyperGroup:
     import typer.main
 
+    from exactlink.cli.helptext import localize
+
     instance = info.typer_instance
     if instance is None or any(not sub.name for sub in instance.registered_groups):
         # a nameless sub-group merges its commands into this one: build it the ordinary way
-        return typer.main.get_group_from_info(info, **settings)
+        return localize(typer.main.get_group_from_info(info, **settings))
     hollow = copy.copy(info)
     hollow.typer_instance = copy.copy(instance)
     hollow.typer_instance.registered_commands = []
@@ -85,14 +88,18 @@ def _group(info: TyperInfo, settings: _Settings) -> TyperGroup:
     for sub in instance.registered_groups:
         builders[str(sub.name)] = partial(_group, sub, settings)
     group.commands = LazyCommands(builders)
-    return group
+    return localize(group)
 
 
 def _command(info: CommandInfo, settings: _Settings) -> click.Command:
     import typer.main
 
-    return typer.main.get_command_from_info(
-        info,
-        pretty_exceptions_short=settings["pretty_exceptions_short"],
-        rich_markup_mode=settings["rich_markup_mode"],
+    from exactlink.cli.helptext import localize
+
+    return localize(
+        typer.main.get_command_from_info(
+            info,
+            pretty_exceptions_short=settings["pretty_exceptions_short"],
+            rich_markup_mode=settings["rich_markup_mode"],
+        )
     )

@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import sys
 import types
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 RENDERER = "typer.rich_utils"
 UNUSED = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+# Called with the module once ``typer.rich_utils`` is imported (cli.helptext sets its words in
+# the person's language).
+_after_import: list[Callable[[types.ModuleType], None]] = []
 
 
 def defer_unused_rich_modules() -> None:
@@ -50,6 +54,18 @@ def stand_in(module: str, name: str) -> type:
             return getattr(real(), attribute)
 
     return Deferred(name, (), {"__module__": module, "__doc__": f"Deferred {module}.{name}."})
+
+
+def when_imported(callback: Callable[[types.ModuleType], None]) -> None:
+    """Call ``callback(typer.rich_utils)`` once it is imported: now if it is, else right after
+    its import (without importing it: a run that shows no Rich help never pays for it)."""
+    module = sys.modules.get(RENDERER)
+    if module is not None:
+        callback(module)
+        return
+    if callback not in _after_import:
+        _after_import.append(callback)
+    defer_unused_rich_modules()
 
 
 class _RendererFinder:
@@ -88,6 +104,8 @@ class _WithStandIns:
             for name, placeholder in placed.items():
                 if sys.modules.get(name) is placeholder:
                     del sys.modules[name]
+        while _after_import:
+            _after_import.pop(0)(module)
 
     def __getattr__(self, attribute: str) -> Any:  # get_source, is_package, ... as the real one
         return getattr(self.loader, attribute)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from exactlink.cli.commands.exact import app
+from exactlink.i18n import N_
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -47,17 +48,20 @@ def _port_factory(ctx: AppContext, portal: Any) -> Any:
 def exact_divisions(
     typer_ctx: typer.Context,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Fetch the list from Exact again (all pages).")
+        bool, typer.Option("--refresh", help=N_("Fetch the list from Exact again (all pages)."))
     ] = False,
     unmapped: Annotated[
-        bool, typer.Option("--unmapped", help="Only administrations not activated for a client.")
+        bool,
+        typer.Option("--unmapped", help=N_("Only administrations not activated for a client.")),
     ] = False,
     all_licenses: Annotated[
         bool,
         typer.Option(
             "--all-licenses",
-            help="Also list the administrations of each license that the login cannot access "
-            "(system/AllDivisions; needs the app scope 'Organization administration').",
+            help=N_(
+                "Also list the administrations of each license that the login cannot access "
+                "(system/AllDivisions; needs the app scope 'Organization administration')."
+            ),
         ),
     ] = False,
 ) -> None:
@@ -215,36 +219,42 @@ def _describe(ctx: AppContext, outcome: Outcome) -> None:
 def exact_activate(
     typer_ctx: typer.Context,
     client: Annotated[
-        str | None, typer.Option("--client", help="The client account to activate.")
+        str | None, typer.Option("--client", help=N_("The client account to activate."))
     ] = None,
     division: Annotated[
         str | None,
         typer.Option(
-            "--division", help="The administration's code; without it the client is matched."
+            "--division", help=N_("The administration's code; without it the client is matched.")
         ),
     ] = None,
     overwrite: Annotated[
         bool,
         typer.Option(
             "--overwrite",
-            help="Replace the client's own link or its activation on another administration "
-            "(the portal's Overschrijven); the replaced tokens are removed.",
+            help=N_(
+                "Replace the client's own link or its activation on another administration "
+                "(the portal's Overschrijven); the replaced tokens are removed."
+            ),
         ),
     ] = False,
     all_clients: Annotated[
         bool,
-        typer.Option("--all", help="Every granted client not active yet, matched automatically."),
+        typer.Option(
+            "--all", help=N_("Every granted client not active yet, matched automatically.")
+        ),
     ] = False,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="Link a hand-picked administration even when it is the firm's own or its VAT, "
-            "KvK/KBO number or name differs from the client's.",
+            help=N_(
+                "Link a hand-picked administration even when it is the firm's own or its VAT, "
+                "KvK/KBO number or name differs from the client's."
+            ),
         ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Match and check, but probe and store nothing.")
+        bool, typer.Option("--dry-run", help=N_("Match and check, but probe and store nothing."))
     ] = False,
 ) -> None:
     """Link a client (or --all) to its Exact administration.
@@ -398,7 +408,7 @@ def _progress(ctx: AppContext) -> _Bar | None:
 @app.command("deactivate")
 def exact_deactivate(
     typer_ctx: typer.Context,
-    client: Annotated[str, typer.Option("--client", help="The client account to deactivate.")],
+    client: Annotated[str, typer.Option("--client", help=N_("The client account to deactivate."))],
 ) -> None:
     """Remove a client's activation; the connection itself stays.
 

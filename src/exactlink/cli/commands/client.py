@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from exactlink.i18n import N_
 from exactlink.services.clients import EXPORT_FORMATS, IMPORT_FORMATS, STATUSES
 
-app = typer.Typer(no_args_is_help=True, help="Manage the portal's clients.")
+app = typer.Typer(no_args_is_help=True, help=N_("Manage the portal's clients."))
 
 # Enums, because typer turns them into choices; their values are the service's.
 Status = StrEnum("Status", {status: status for status in STATUSES})  # type: ignore[misc]
@@ -18,12 +19,14 @@ ExportFormat = StrEnum("ExportFormat", {fmt: fmt for fmt in EXPORT_FORMATS})  # 
 Delimiter = StrEnum("Delimiter", {",": ",", ";": ";", "tab": "tab"})  # type: ignore[misc]
 
 
-_EMAIL = typer.Option("--email", help="The client's e-mail address.")
-_VAT = typer.Option("--vat", help="VAT number with country code, e.g. BE0403170701.")
-_COC = typer.Option("--coc", help="KBO/BCE enterprise number (BE) or KvK number (NL).")
+_EMAIL = typer.Option("--email", help=N_("The client's e-mail address."))
+_VAT = typer.Option("--vat", help=N_("VAT number with country code, e.g. BE0403170701."))
+_COC = typer.Option("--coc", help=N_("KBO/BCE enterprise number (BE) or KvK number (NL)."))
 _MANAGED = typer.Option(
     "--managed/--not-managed",
-    help="An account under the firm's own management, billed via the firm (needs billing details).",
+    help=N_(
+        "An account under the firm's own management, billed via the firm (needs billing details)."
+    ),
     show_default=False,
 )
 
@@ -84,7 +87,7 @@ def _client_fields(client) -> list[tuple[str, object]]:  # type: ignore[no-untyp
 @app.command("add")
 def client_add(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The client's name, e.g. 'Bakkerij Peeters BV'.")],
+    name: Annotated[str, typer.Argument(help=N_("The client's name, e.g. 'Bakkerij Peeters BV'."))],
     email: Annotated[str | None, _EMAIL] = None,
     vat: Annotated[str | None, _VAT] = None,
     coc: Annotated[str | None, _COC] = None,
@@ -93,11 +96,11 @@ def client_add(
         bool,
         typer.Option(
             "--access-granted",
-            help="The client added the portal's e-mail in Toegangsbeheer already.",
+            help=N_("The client added the portal's e-mail in Toegangsbeheer already."),
         ),
     ] = False,
     update: Annotated[
-        bool, typer.Option("--update", help="Change the client if it exists with other data.")
+        bool, typer.Option("--update", help=N_("Change the client if it exists with other data."))
     ] = False,
 ) -> None:
     """Add a client account to the portal.
@@ -148,33 +151,35 @@ def client_add(
 @app.command("import")
 def client_import(
     typer_ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV, JSON or .xlsx file, or - for stdin.")],
+    file: Annotated[str, typer.Argument(help=N_("CSV, JSON or .xlsx file, or - for stdin."))],
     format: Annotated[
         Format | None,
         typer.Option(
-            "--format", help="csv, json or xlsx (default: from the extension or content)."
+            "--format", help=N_("csv, json or xlsx (default: from the extension or content).")
         ),
     ] = None,
     encoding: Annotated[
         str | None,
         typer.Option(
             "--encoding",
-            help="Read the file in this encoding (default: UTF-8, else Windows-1252).",
+            help=N_("Read the file in this encoding (default: UTF-8, else Windows-1252)."),
         ),
     ] = None,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="Refuse columns exactlink does not use (default: ignore)."),
+        typer.Option(
+            "--strict", help=N_("Refuse columns exactlink does not use (default: ignore).")
+        ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")
+        bool, typer.Option("--dry-run", help=N_("Check and show what would change; write nothing."))
     ] = False,
     update: Annotated[
-        bool, typer.Option("--update", help="Change existing clients whose data differs.")
+        bool, typer.Option("--update", help=N_("Change existing clients whose data differs."))
     ] = False,
     skip_invalid: Annotated[
         bool,
-        typer.Option("--skip-invalid", help="Import the valid rows; report the invalid ones."),
+        typer.Option("--skip-invalid", help=N_("Import the valid rows; report the invalid ones.")),
     ] = False,
 ) -> None:
     """Import clients from a CSV, JSON or .xlsx file (or - for stdin).
@@ -236,18 +241,20 @@ def client_import(
 def client_export(
     typer_ctx: typer.Context,
     format: Annotated[
-        ExportFormat, typer.Option("--format", help="csv (for Excel) or json.")
+        ExportFormat, typer.Option("--format", help=N_("csv (for Excel) or json."))
     ] = ExportFormat.csv,  # type: ignore[attr-defined]
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Write to this file (0600) instead of stdout."),
+        typer.Option("--output", "-o", help=N_("Write to this file (0600) instead of stdout.")),
     ] = None,
     delimiter: Annotated[
         Delimiter | None,
         typer.Option(
             "--delimiter",
-            help="CSV delimiter (default: ; where the language or locale writes decimal"
-            " commas, else ,).",
+            help=N_(
+                "CSV delimiter (default: ; where the language or locale writes decimal"
+                " commas, else ,)."
+            ),
         ),
     ] = None,
 ) -> None:
@@ -296,7 +303,7 @@ def _write_stdout(stream, data: bytes) -> None:  # type: ignore[no-untyped-def]
 def client_list(
     typer_ctx: typer.Context,
     status: Annotated[
-        Status | None, typer.Option("--status", help="Only clients with this status.")
+        Status | None, typer.Option("--status", help=N_("Only clients with this status."))
     ] = None,
 ) -> None:
     """List the portal's clients and their status.
@@ -335,7 +342,7 @@ def client_list(
 
 @app.command("show")
 def client_show(
-    typer_ctx: typer.Context, name: Annotated[str, typer.Argument(help="The client's name.")]
+    typer_ctx: typer.Context, name: Annotated[str, typer.Argument(help=N_("The client's name."))]
 ) -> None:
     """Show one client: its details, status and linked administration."""
     from exactlink.cli.context import app_context
@@ -355,12 +362,12 @@ def client_show(
 @app.command("update")
 def client_update(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The client's name.")],
+    name: Annotated[str, typer.Argument(help=N_("The client's name."))],
     email: Annotated[str | None, _EMAIL] = None,
     vat: Annotated[str | None, _VAT] = None,
     coc: Annotated[str | None, _COC] = None,
     managed: Annotated[bool | None, _MANAGED] = None,
-    rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
+    rename: Annotated[str | None, typer.Option("--rename", help=N_("New name."))] = None,
 ) -> None:
     """Change a client's details.
 
@@ -387,13 +394,15 @@ def client_update(
 @app.command("access")
 def client_access(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The client's name.")],
+    name: Annotated[str, typer.Argument(help=N_("The client's name."))],
     granted: Annotated[
         bool,
-        typer.Option("--granted", help="The client added the portal's e-mail in Toegangsbeheer."),
+        typer.Option(
+            "--granted", help=N_("The client added the portal's e-mail in Toegangsbeheer.")
+        ),
     ] = False,
     revoked: Annotated[
-        bool, typer.Option("--revoked", help="The client withdrew the firm's access.")
+        bool, typer.Option("--revoked", help=N_("The client withdrew the firm's access."))
     ] = False,
 ) -> None:
     """Record whether a client granted the firm access.
@@ -437,10 +446,12 @@ def client_access(
 @app.command("remove")
 def client_remove(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The client's name.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    name: Annotated[str, typer.Argument(help=N_("The client's name."))],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help=N_("Do not ask for confirmation."))
+    ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Remove it even when it is active (linked).")
+        bool, typer.Option("--force", help=N_("Remove it even when it is active (linked)."))
     ] = False,
 ) -> None:
     """Remove a client from the portal.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from exactlink.i18n import N_
 from exactlink.services.demo.script import DEFAULT_CLIENTS, MIN_CLIENTS
 
 if TYPE_CHECKING:
@@ -23,18 +24,18 @@ def demo(
         typer.Option(
             "--clients",
             min=MIN_CLIENTS,
-            help=f"Client administrations in the sandbox ({MIN_CLIENTS} or more).",
+            help=N_("Client administrations in the sandbox."),
         ),
     ] = DEFAULT_CLIENTS,
     keep: Annotated[
         bool,
-        typer.Option("--keep", help="Keep the temporary home afterwards and print its --home."),
+        typer.Option("--keep", help=N_("Keep the temporary home afterwards and print its --home.")),
     ] = False,
     interactive: Annotated[
         bool,
         typer.Option(
             "--interactive",
-            help="Open your browser and log in yourself, instead of the scripted browser.",
+            help=N_("Open your browser and log in yourself, instead of the scripted browser."),
         ),
     ] = False,
 ) -> None:
@@ -156,7 +157,7 @@ def _render_summary(out: Output, summary: DemoSummary) -> None:
         lines.append(f"    ✗ {check.get('message', '')}")
         fix = check.get("fix")
         if fix:
-            lines.append(f"      {_('Fix:')} {fix}")
+            lines.append("      " + _("Fix:") + f" {fix}")  # _() outside the f-string: extracted
     if summary.home:
         lines += [
             "",

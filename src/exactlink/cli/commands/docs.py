@@ -4,12 +4,14 @@ from typing import Annotated
 
 import typer
 
+from exactlink.i18n import N_
+
 
 def docs(
     typer_ctx: typer.Context,
     topic: Annotated[
         str | None,
-        typer.Argument(help="The guide to print, e.g. install; leave out to list them."),
+        typer.Argument(help=N_("The guide to print, e.g. install; leave out to list them.")),
     ] = None,
 ) -> None:
     """Print a guide from the installed package (no network).

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from exactlink.i18n import N_
+
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
     from exactlink.services.doctor import Inputs, Report
@@ -76,16 +78,17 @@ def _check_line(ctx: AppContext, check: Any, width: int) -> None:
 def doctor(
     typer_ctx: typer.Context,
     client: Annotated[
-        str | None, typer.Option("--client", help="Diagnose this client's link.")
+        str | None, typer.Option("--client", help=N_("Diagnose this client's link."))
     ] = None,
     division: Annotated[
         str | None,
-        typer.Option("--division", help="Diagnose this administration (division code)."),
+        typer.Option("--division", help=N_("Diagnose this administration (division code).")),
     ] = None,
     all_clients: Annotated[
         bool,
         typer.Option(
-            "--all", help="Diagnose every client of the portal: one line per client with a problem."
+            "--all",
+            help=N_("Diagnose every client of the portal: one line per client with a problem."),
         ),
     ] = False,
 ) -> None:

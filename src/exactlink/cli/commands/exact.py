@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from exactlink.i18n import N_, _
+
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
     from exactlink.models import Client, Portal, RateLimitState
@@ -30,15 +32,17 @@ class _InOrderOfUse(TyperGroup):
 app = typer.Typer(
     cls=_InOrderOfUse,
     no_args_is_help=True,
-    help="Exact Online: app settings, connect, divisions, activate.",
+    help=N_("Exact Online: app settings, connect, divisions, activate."),
 )
 
 _INSECURE = typer.Option(
     "--insecure-storage",
-    help="No OS keyring here (a headless server): keep secrets in a 0600 file instead. "
-    "Remembered in config and shown by `exact status` and `doctor`.",
+    help=N_(
+        "No OS keyring here (a headless server): keep secrets in a 0600 file instead. "
+        "Remembered in config and shown by `exact status` and `doctor`."
+    ),
 )
-_CLIENT = typer.Option("--client", help="A client's own Exact login instead of the portal's.")
+_CLIENT = typer.Option("--client", help=N_("A client's own Exact login instead of the portal's."))
 
 
 # ============================================================================ shared helpers
@@ -65,7 +69,7 @@ def exact_status(
     typer_ctx: typer.Context,
     client_name: Annotated[str | None, _CLIENT] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Also make one live call (current/Me).")
+        bool, typer.Option("--check", help=N_("Also make one live call (current/Me)."))
     ] = False,
     show_all: Annotated[
         bool,
@@ -156,7 +160,7 @@ def _print_firm(
 def _print_status(
     ctx: AppContext, data: dict[str, Any], owner: str, extra: list[tuple[str, str]]
 ) -> None:
-    from exactlink.i18n import _, label, local_time, number
+    from exactlink.i18n import label, local_time, number
 
     def left(seconds: Any) -> str:
         if seconds is None:
@@ -209,7 +213,6 @@ def _firm_fields(
     """The portal's clients per status (none for a client's own connection) and its rate
     limits in one line."""
     from exactlink.cli.status_view import client_counts, limits_summary
-    from exactlink.i18n import _
 
     fields = [(_("clients"), client_counts(counts))] if counts else []
     summary = limits_summary(rate_limits)
@@ -237,7 +240,7 @@ def exact_disconnect(
     Machtigingen voor mijn apps > the app > Intrekken.
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _, label
+    from exactlink.i18n import label
     from exactlink.services.connect import connection_dict, disconnect
     from exactlink.services.status import require_connection
 
@@ -275,7 +278,7 @@ def exact_keepalive(
         typer.Option(
             "--older-than",
             min=0,
-            help="Refresh chains whose last token call is older than this many days.",
+            help=N_("Refresh chains whose last token call is older than this many days."),
         ),
     ] = 7,
 ) -> None:
@@ -286,7 +289,7 @@ def exact_keepalive(
     systemd timer (docs/connecting.md).
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _, label
+    from exactlink.i18n import label
     from exactlink.services.keepalive import keepalive
 
     ctx = app_context(typer_ctx)
@@ -328,25 +331,27 @@ def exact_api(
     path: Annotated[
         str,
         typer.Argument(
-            help="Relative to /api/v1/ (current/Me), or with --client/--division to the "
-            "division (crm/Accounts)."
+            help=N_(
+                "Relative to /api/v1/ (current/Me), or with --client/--division to the "
+                "division (crm/Accounts)."
+            )
         ),
     ],
     client_name: Annotated[
         str | None,
-        typer.Option("--client", help="Use this client's division (and its own login if any)."),
+        typer.Option("--client", help=N_("Use this client's division (and its own login if any).")),
     ] = None,
     division: Annotated[
-        int | None, typer.Option("--division", help="Put this division code in the URL.")
+        int | None, typer.Option("--division", help=N_("Put this division code in the URL."))
     ] = None,
-    method: Annotated[str, typer.Option("-X", "--method", help="HTTP method.")] = "GET",
+    method: Annotated[str, typer.Option("-X", "--method", help=N_("HTTP method."))] = "GET",
     paginate: Annotated[
-        bool, typer.Option("--paginate", help="Follow __next and return every record.")
+        bool, typer.Option("--paginate", help=N_("Follow __next and return every record."))
     ] = False,
     fields: Annotated[
         list[str] | None,
         typer.Option(
-            "-f", "--field", help="key=value: a query parameter (GET) or a JSON body field."
+            "-f", "--field", help=N_("key=value: a query parameter (GET) or a JSON body field.")
         ),
     ] = None,
 ) -> None:
@@ -358,7 +363,6 @@ def exact_api(
     """
     from exactlink.cli.context import app_context
     from exactlink.errors import InvalidInput, UsageError
-    from exactlink.i18n import _
     from exactlink.services.connect import api_target
 
     ctx = app_context(typer_ctx)

@@ -19,6 +19,7 @@ import typer
 from exactlink.adapters.limits import DAY
 from exactlink.cli.commands.exact import _CLIENT, _INSECURE, _owner, _portal_names, app
 from exactlink.cli.params import Seconds
+from exactlink.i18n import N_, _
 
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
@@ -28,7 +29,7 @@ BROWSER_TIMEOUT = 300.0
 
 # ============================================================================ exact app set|show
 app_settings = typer.Typer(
-    no_args_is_help=True, help="The Exact Online app registration (client ID, redirect URI)."
+    no_args_is_help=True, help=N_("The Exact Online app registration (client ID, redirect URI).")
 )
 app.add_typer(app_settings, name="app")
 
@@ -48,33 +49,39 @@ def _read_secret(ctx: AppContext) -> str:
 def exact_app_set(
     typer_ctx: typer.Context,
     client_id: Annotated[
-        str, typer.Option("--client-id", help="The app's Client ID from the Exact App Store.")
+        str, typer.Option("--client-id", help=N_("The app's Client ID from the Exact App Store."))
     ],
     redirect_uri: Annotated[
         str,
         typer.Option(
             "--redirect-uri",
-            help="The redirect URI registered for the app, byte for byte: a public HTTPS page "
-            "(Exact refuses http://, localhost and private addresses).",
+            help=N_(
+                "The redirect URI registered for the app, byte for byte: a public HTTPS page "
+                "(Exact refuses http://, localhost and private addresses)."
+            ),
         ),
     ],
     relay: Annotated[
         bool,
         typer.Option(
             "--relay",
-            help="The redirect URI serves exactlink's relay page (`exact relay-page`): the "
-            "browser comes back to exactlink by itself.",
+            help=N_(
+                "The redirect URI serves exactlink's relay page (`exact relay-page`): the "
+                "browser comes back to exactlink by itself."
+            ),
         ),
     ] = False,
     region: Annotated[
         str | None,
-        typer.Option("--region", help="Exact Online site: nl be de uk us es fr (default nl)."),
+        typer.Option("--region", help=N_("Exact Online site: nl be de uk us es fr (default nl).")),
     ] = None,
     base_url: Annotated[
         str | None,
         typer.Option(
             "--base-url",
-            help="Use this site instead of the region's (a sandbox); its own redirect rules apply.",
+            help=N_(
+                "Use this site instead of the region's (a sandbox); its own redirect rules apply."
+            ),
         ),
     ] = None,
     insecure_storage: Annotated[bool, _INSECURE] = False,
@@ -85,7 +92,6 @@ def exact_app_set(
     keyring, never in argv or config.
     """
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
     from exactlink.services.exact_app import check_redirect_for_site, set_app, site_override
 
     ctx = app_context(typer_ctx)
@@ -152,7 +158,7 @@ def exact_app_show(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json(data)
         return
-    from exactlink.i18n import _, label
+    from exactlink.i18n import label
 
     backend = label(data["secret_storage"])
     refused = "  " + _("(REFUSED BY EXACT: {problem})").format(problem=problem) if problem else ""
@@ -180,7 +186,7 @@ def exact_relay_page(
     typer_ctx: typer.Context,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Write the page to this file (default: stdout)."),
+        typer.Option("--output", "-o", help=N_("Write the page to this file (default: stdout).")),
     ] = None,
 ) -> None:
     """Write the relay page to publish at the app's redirect URI.
@@ -192,7 +198,6 @@ def exact_relay_page(
     from pathlib import Path
 
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
     from exactlink.relay import page_html
 
     ctx = app_context(typer_ctx)
@@ -223,49 +228,60 @@ def exact_connect(
         bool,
         typer.Option(
             "--no-browser",
-            help="Print the address instead of opening a browser (over SSH). The relay "
-            "listener still runs; the loopback modes read the pasted address instead.",
+            help=N_(
+                "Print the address instead of opening a browser (over SSH). The relay "
+                "listener still runs; the loopback modes read the pasted address instead."
+            ),
         ),
     ] = False,
     print_url: Annotated[
         bool,
         typer.Option(
             "--print-url",
-            help="Print only the authorization address (for a colleague on another computer) "
-            "and wait for the pasted line.",
+            help=N_(
+                "Print only the authorization address (for a colleague on another computer) "
+                "and wait for the pasted line."
+            ),
         ),
     ] = False,
     reuse_session: Annotated[
         bool,
         typer.Option(
             "--reuse-session",
-            help="Leave out force_login=1: accept the Exact login the browser is already "
-            "signed in with.",
+            help=N_(
+                "Leave out force_login=1: accept the Exact login the browser is already "
+                "signed in with."
+            ),
         ),
     ] = False,
     port: Annotated[
         int | None,
         typer.Option(
-            "--port", min=1024, max=65535, help="Relay mode: listen on this port (default: free)."
+            "--port",
+            min=1024,
+            max=65535,
+            help=N_("Relay mode: listen on this port (default: free)."),
         ),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Exact site for this connection.")
+        str | None, typer.Option("--region", help=N_("Exact site for this connection."))
     ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
             "--timeout",
             click_type=Seconds(1, DAY),
-            help="Seconds to wait, 1 to 86400 (default 300; 900 with --print-url).",
+            help=N_("Seconds to wait, 1 to 86400 (default 300; 900 with --print-url)."),
         ),
     ] = None,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="Connect even though another portal holds a connection of this app "
-            "(connecting the same login again breaks that portal's link).",
+            help=N_(
+                "Connect even though another portal holds a connection of this app "
+                "(connecting the same login again breaks that portal's link)."
+            ),
         ),
     ] = False,
     insecure_storage: Annotated[bool, _INSECURE] = False,
@@ -281,7 +297,6 @@ def exact_connect(
     from exactlink.cli.context import app_context
     from exactlink.cli.receive import receiver
     from exactlink.errors import InvalidInput, UsageError
-    from exactlink.i18n import _
     from exactlink.services.connect import connect
     from exactlink.services.exact_app import (
         MODE_RELAY,

@@ -4,14 +4,16 @@ from typing import Annotated
 
 import typer
 
+from exactlink.i18n import N_, _
+
 
 def log(
     typer_ctx: typer.Context,
     client: Annotated[
-        str | None, typer.Option("--client", help="Only the events of this client.")
+        str | None, typer.Option("--client", help=N_("Only the events of this client."))
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Only the last N events.")
+        int | None, typer.Option("--limit", min=1, help=N_("Only the last N events."))
     ] = None,
 ) -> None:
     """Show the audit trail of every change.
@@ -26,7 +28,7 @@ def log(
     if ctx.json:
         ctx.out.json([event.to_dict() for event in events])
         return
-    from exactlink.i18n import _, label, local_time
+    from exactlink.i18n import label, local_time
 
     ctx.out.table(
         [_("when"), _("user"), _("host"), _("action"), _("portal"), _("client"), _("subject")],

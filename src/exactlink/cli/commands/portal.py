@@ -4,21 +4,26 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Manage the firm's portals.")
+from exactlink.i18n import N_
 
-_BILLING_NAME = typer.Option("--billing-name", help="Name on the firm's invoices.")
-_BILLING_EMAIL = typer.Option("--billing-email", help="Where the firm's invoices go.")
-_VAT = typer.Option("--vat", help="The firm's VAT number, e.g. BE0403170701.")
-_ADDRESS = typer.Option("--address", help="The firm's billing address (one line).")
+app = typer.Typer(no_args_is_help=True, help=N_("Manage the firm's portals."))
+
+_BILLING_NAME = typer.Option("--billing-name", help=N_("Name on the firm's invoices."))
+_BILLING_EMAIL = typer.Option("--billing-email", help=N_("Where the firm's invoices go."))
+_VAT = typer.Option("--vat", help=N_("The firm's VAT number, e.g. BE0403170701."))
+_ADDRESS = typer.Option("--address", help=N_("The firm's billing address (one line)."))
 
 
 @app.command("create")
 def portal_create(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Name of the portal (usually the firm's name).")],
+    name: Annotated[str, typer.Argument(help=N_("Name of the portal (usually the firm's name)."))],
     email: Annotated[
         str,
-        typer.Option("--email", help="The firm's e-mail address clients add in Toegangsbeheer."),
+        typer.Option(
+            "--email",
+            help=N_("The firm's e-mail address, which clients add in the portal's Toegangsbeheer."),
+        ),
     ],
     billing_name: Annotated[str | None, _BILLING_NAME] = None,
     billing_email: Annotated[str | None, _BILLING_EMAIL] = None,
@@ -72,6 +77,7 @@ def portal_create(
 def portal_list(typer_ctx: typer.Context) -> None:
     """List the portals; the default one is marked with *."""
     from exactlink.cli.context import app_context
+    from exactlink.i18n import _
     from exactlink.services.portals import list_portals
 
     ctx = app_context(typer_ctx)
@@ -79,7 +85,6 @@ def portal_list(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json([p.to_dict() for p in portals])
         return
-    from exactlink.i18n import _
 
     if not portals:
         ctx.out.info(_("No portals yet. Create one with `exactlink portal create NAME --email E`."))
@@ -104,7 +109,7 @@ def portal_list(typer_ctx: typer.Context) -> None:
 def portal_show(
     typer_ctx: typer.Context,
     name: Annotated[
-        str | None, typer.Argument(help="Portal to show (default: --portal or the default).")
+        str | None, typer.Argument(help=N_("Portal to show (default: --portal or the default)."))
     ] = None,
 ) -> None:
     """Show a portal: details, clients by status, connection.
@@ -144,7 +149,7 @@ def portal_show(
 @app.command("use")
 def portal_use(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Portal to make the default.")],
+    name: Annotated[str, typer.Argument(help=N_("Portal to make the default."))],
 ) -> None:
     """Make a portal the default for the commands that follow.
 
@@ -162,13 +167,13 @@ def portal_use(
 @app.command("update")
 def portal_update(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Portal to change.")],
-    email: Annotated[str | None, typer.Option("--email", help="New e-mail address.")] = None,
+    name: Annotated[str, typer.Argument(help=N_("Portal to change."))],
+    email: Annotated[str | None, typer.Option("--email", help=N_("New e-mail address."))] = None,
     billing_name: Annotated[str | None, _BILLING_NAME] = None,
     billing_email: Annotated[str | None, _BILLING_EMAIL] = None,
     vat: Annotated[str | None, _VAT] = None,
     address: Annotated[str | None, _ADDRESS] = None,
-    rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
+    rename: Annotated[str | None, typer.Option("--rename", help=N_("New name."))] = None,
 ) -> None:
     """Change a portal's details.
 
@@ -203,10 +208,12 @@ def portal_update(
 @app.command("delete")
 def portal_delete(
     typer_ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Portal to delete.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    name: Annotated[str, typer.Argument(help=N_("Portal to delete."))],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help=N_("Do not ask for confirmation."))
+    ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Delete the portal's clients with it.")
+        bool, typer.Option("--force", help=N_("Delete the portal's clients with it."))
     ] = False,
 ) -> None:
     """Delete a portal.

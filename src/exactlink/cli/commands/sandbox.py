@@ -4,8 +4,10 @@ from typing import Annotated
 
 import typer
 
+from exactlink.i18n import N_, _
+
 app = typer.Typer(
-    no_args_is_help=True, help="A local Exact Online for tests, demos and rehearsals."
+    no_args_is_help=True, help=N_("A local Exact Online for tests, demos and rehearsals.")
 )
 
 
@@ -17,7 +19,10 @@ def _parse_switch(text: str) -> tuple[str, object]:
 
     name, sep, raw = text.partition("=")
     if not sep or not name:
-        raise UsageError(f"--switch needs NAME=VALUE, got {text!r}", hint="See docs/sandbox.md.")
+        raise UsageError(
+            _("--switch needs NAME=VALUE, got {text!r}").format(text=text),
+            hint=_("See docs/sandbox.md."),
+        )
     try:
         return name.strip(), json.loads(raw)
     except ValueError:
@@ -28,45 +33,55 @@ def _parse_switch(text: str) -> tuple[str, object]:
 def sandbox_serve(
     typer_ctx: typer.Context,
     host: Annotated[
-        str, typer.Option("--host", help="Loopback address to bind: 127.0.0.1, localhost or ::1.")
+        str,
+        typer.Option("--host", help=N_("Loopback address to bind: 127.0.0.1, localhost or ::1.")),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+        int,
+        typer.Option("--port", min=0, max=65535, help=N_("Port to listen on; 0 picks a free one.")),
     ] = 0,
     clients: Annotated[
-        int, typer.Option("--clients", min=0, help="Number of client companies in the seed.")
+        int, typer.Option("--clients", min=0, help=N_("Number of client companies in the seed."))
     ] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated world.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help=N_("Seed of the generated world."))] = 1,
     redirect_uri: Annotated[
         str | None,
         typer.Option(
             "--redirect-uri",
-            help="Redirect URI registered for the app (strict default "
-            "https://auth.exactlink.test/callback; must be public HTTPS unless lenient).",
+            help=N_(
+                "Redirect URI registered for the app (strict default "
+                "https://auth.exactlink.test/callback; must be public HTTPS unless lenient)."
+            ),
         ),
     ] = None,
     profile: Annotated[
         str,
         typer.Option(
             "--profile",
-            help="strict (as strict as Exact Online, the default) or lenient (for old clients).",
+            help=N_(
+                "strict (as strict as Exact Online, the default) or lenient (for old clients)."
+            ),
         ),
     ] = "strict",
     site: Annotated[
         list[str] | None,
         typer.Option(
             "--site",
-            metavar="COUNTRY",
-            help="Country site to serve (nl be de uk us es fr), each on its own port; repeat for "
-            "several (default: nl). A token works only on the site that issued it.",
+            metavar=N_("COUNTRY"),
+            help=N_(
+                "Country site to serve (nl be de uk us es fr), each on its own port; repeat for "
+                "several (default: nl). A token works only on the site that issued it."
+            ),
         ),
     ] = None,
     switch: Annotated[
         list[str] | None,
         typer.Option(
             "--switch",
-            metavar="NAME=VALUE",
-            help="Set a sandbox switch or limit, e.g. --switch list_archived=false (repeatable).",
+            metavar=N_("NAME=VALUE"),
+            help=N_(
+                "Set a sandbox switch or limit, e.g. --switch list_archived=false (repeatable)."
+            ),
         ),
     ] = None,
 ) -> None:

@@ -7,24 +7,30 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from exactlink.i18n import N_, _
+
 if TYPE_CHECKING:
     from exactlink.cli.context import AppContext
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The store: local, or a team store on PostgreSQL.\n\n"
-    "Local is SQLite, the default; a team store is shared by the firm's staff.",
+    help=N_(
+        "The store: local, or a team store on PostgreSQL.\n\n"
+        "Local is SQLite, the default; a team store is shared by the firm's staff."
+    ),
 )
-key_app = typer.Typer(no_args_is_help=True, help="The team store's encryption key.")
+key_app = typer.Typer(no_args_is_help=True, help=N_("The team store's encryption key."))
 app.add_typer(key_app, name="key")
 
 _URL = typer.Argument(
-    help="postgresql://USER@HOST:PORT/DBNAME (libpq settings apply; the password goes in "
-    "~/.pgpass, never in the URL)."
+    help=N_(
+        "postgresql://USER@HOST:PORT/DBNAME (libpq settings apply; the password goes in "
+        "~/.pgpass, never in the URL)."
+    )
 )
 _INSECURE = typer.Option(
     "--insecure-storage",
-    help="No OS keyring here (a headless server): keep the store key in a 0600 file instead.",
+    help=N_("No OS keyring here (a headless server): keep the store key in a 0600 file instead."),
 )
 
 
@@ -72,7 +78,6 @@ def store_init(
 
     from exactlink.adapters import crypto
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
     from exactlink.services import team_store
 
     ctx = app_context(typer_ctx)
@@ -115,7 +120,6 @@ def store_join(
     """
     from exactlink.adapters import crypto
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
     from exactlink.services import team_store
 
     ctx = app_context(typer_ctx)
@@ -170,7 +174,7 @@ def store_status(typer_ctx: typer.Context) -> None:
     if ctx.json:
         ctx.out.json(data)
         return
-    from exactlink.i18n import _, local_time
+    from exactlink.i18n import local_time
 
     members = cast("list[dict[str, Any]]", data.pop("members", None) or [])
     titles = {
@@ -210,7 +214,6 @@ def store_key_rotate(typer_ctx: typer.Context) -> None:
     from exactlink.adapters import crypto
     from exactlink.cli.context import app_context
     from exactlink.errors import UsageError
-    from exactlink.i18n import _
     from exactlink.services import team_store
 
     ctx = app_context(typer_ctx)
@@ -246,7 +249,7 @@ def store_migrate(
     typer_ctx: typer.Context,
     to: Annotated[
         str,
-        typer.Option("--to", help="The team store (made with `store init`, still empty)."),
+        typer.Option("--to", help=N_("The team store (made with `store init`, still empty).")),
     ],
 ) -> None:
     """Copy this home's local store into an empty team store.
@@ -260,7 +263,6 @@ def store_migrate(
     from exactlink.adapters.store import Store
     from exactlink.adapters.store.postgres import open_database
     from exactlink.cli.context import app_context
-    from exactlink.i18n import _
     from exactlink.services import store_copy, team_store
     from exactlink.services.exact_app import SECRET_KEY
 

@@ -5,20 +5,24 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Material for a support ticket.")
+from exactlink.i18n import N_
+
+app = typer.Typer(no_args_is_help=True, help=N_("Material for a support ticket."))
 
 
 @app.command("bundle")
 def support_bundle(
     typer_ctx: typer.Context,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Write the bundle to this file (0600).")
+        Path, typer.Option("--output", "-o", help=N_("Write the bundle to this file (0600)."))
     ],
     client: Annotated[
-        str | None, typer.Option("--client", help="Include this client's mapping and diagnosis.")
+        str | None,
+        typer.Option("--client", help=N_("Include this client's mapping and diagnosis.")),
     ] = None,
     no_doctor: Annotated[
-        bool, typer.Option("--no-doctor", help="Leave out the doctor checklist (no Exact calls).")
+        bool,
+        typer.Option("--no-doctor", help=N_("Leave out the doctor checklist (no Exact calls).")),
     ] = False,
 ) -> None:
     """Write a redacted JSON bundle for a support ticket.

@@ -319,7 +319,7 @@ def _replace_own_link(
 ) -> dict[str, Any]:
     """Inside the caller's transaction: the client's own chain leaves the store and the keyring."""
     if secrets is None:
-        raise ExactlinkError("a secret store is needed to remove the replaced link")
+        raise ExactlinkError(_("a secret store is needed to remove the replaced link"))
     store.connections.retire(own.id)
     from exactlink.adapters.exact.token_store import TokenPairStore
 
