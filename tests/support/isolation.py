@@ -32,4 +32,9 @@ def isolated_home(tmp_path, monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    return home
+    yield home
+    # An in-process `--lang nl` run leaves the process in Dutch; the next test in this worker
+    # (one that calls a service directly, not the CLI) must start in English again.
+    from exactlink.i18n import set_language
+
+    set_language("en")

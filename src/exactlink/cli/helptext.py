@@ -64,6 +64,7 @@ TYPE_NAMES = {
     "float": N_("float"),
     "float range": N_("float range"),
     "filename": N_("filename"),
+    "seconds": N_("seconds"),  # cli.params.Seconds
 }
 OPTIONS_METAVAR = N_("[OPTIONS]")
 SUBCOMMAND_METAVAR = N_("COMMAND [ARGS]...")

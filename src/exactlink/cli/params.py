@@ -39,4 +39,4 @@ class Seconds(click.ParamType):
         return seconds
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "SECONDS"
+        return self.name.upper()  # translated by cli.helptext.localize, like Click's own types

@@ -73,7 +73,7 @@ def exact_status(
     ] = False,
     show_all: Annotated[
         bool,
-        typer.Option("--all", help="List every administration's rate limits, not a summary."),
+        typer.Option("--all", help=N_("List every administration's rate limits, not a summary.")),
     ] = False,
 ) -> None:
     """Show the connection: its state, tokens and rate limits.
