@@ -60,19 +60,17 @@ def new_session() -> requests.Session:
     a sandbox on loopback behind a proxy needs ``NO_PROXY=127.0.0.1,localhost`` (the demo and
     the tests set it)."""
     import requests
-    from requests.adapters import HTTPAdapter
 
     from exactlink.adapters.exact.deadline import DeadlineAdapter
 
     session = requests.Session()
-    session.mount("https://", DeadlineAdapter())
-    session.mount("http://", DeadlineAdapter())
-    session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-    # Room for every probe worker of `activate --all` (exact.probe_workers, at most 16) to keep
-    # its connection: urllib3's default of 10 would drop and reopen them, with a warning.
-    adapter = HTTPAdapter(pool_maxsize=POOL_SIZE)
+    # Connections a Deadline can stop (adapters.exact.deadline), with room for every probe
+    # worker of `activate --all` (exact.probe_workers, at most 16) to keep its connection:
+    # urllib3's default of 10 would drop and reopen them, with a warning.
+    adapter = DeadlineAdapter(pool_maxsize=POOL_SIZE)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
     return session
 
 
