@@ -3,7 +3,9 @@
 Read with tomllib, written with tomli-w through a temp file and ``os.replace`` (0600), so a crash
 mid-write never leaves a truncated file. The plain form tomli-w writes (tables, strings without
 escapes, booleans, integers) is read by ``read_plain`` without importing tomllib, whose import
-and regexes cost a few milliseconds on every command; anything else goes to tomllib. Keys (see docs/configuration.md):
+and regexes cost a few milliseconds on every command; anything else goes to tomllib.
+
+Keys (see docs/configuration.md):
 
     default_portal = "Kantoor Peeters"
     language = "nl"
