@@ -17,10 +17,10 @@ import pytest
 def pytest_cmdline_main(config: pytest.Config):
     """``-n <2 × cores> --dist load --maxschedchunk 1`` unless the command line says otherwise.
 
-    Two workers per core, because the tests wait about half of their time (for a subprocess, a
-    server, Chromium, a timeout they test): a serial run keeps one core only about 50 % busy, so
-    one worker per core left both cores idle half of the time (benchmarks/README.md, "The test
-    suite"). One test at a time per worker (``--maxschedchunk 1``): with the slow tests first,
+    Two workers per core, because the tests wait a good part of their time (for a subprocess, a
+    server, Chromium, a timeout they test): a serial run keeps one core only 50-80 % busy, so
+    one worker per core left the cores idle that much too; two per core took 10-15 % less wall
+    in the same conditions (benchmarks/README.md, "The test suite"). One test at a time per worker (``--maxschedchunk 1``): with the slow tests first,
     each idle worker takes the longest test left, which keeps the cores busy to the end.
     """
     option = config.option
