@@ -6,8 +6,12 @@ computers.
 Starts a throwaway PostgreSQL server (Debian's binaries, as the tests do: tests/support/
 postgres.py) and prints:
 
-* `client list --json` with 1,000 clients on the local store and on the team store, as ratios to
-  `python -c "import typer"` in the same run (target: team store ≤ 1.6×, local unchanged);
+* `client list --json` with 1,000 clients on the local store and on the team store, each the
+  median of paired ratios to `python -c "import typer"` (bench_startup.paired; target: team store
+  ≤ 1.6×, local unchanged);
+* what a PostgreSQL driver's import adds to `import typer` alone (paired ratios): psycopg 3,
+  and psycopg2 or pg8000 when they happen to be importable (they are not dependencies: the
+  figures say why the team store keeps psycopg 3, benchmarks/README.md);
 * the refresh race: two homes (two computers, separate config and key storage) on one team store,
   N processes each running `exact api current/Me` at once with an expired access token: token
   calls the sandbox counted (target: exactly 1 per round), failures, wall time.
@@ -31,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _exact_home import connected_home, control, home_env  # noqa: E402
 from _installed import exactlink_command, installed_env  # noqa: E402
-from bench_startup import median_time  # noqa: E402
+from bench_startup import paired  # noqa: E402
 
 from support.postgres import start_server  # noqa: E402
 
@@ -69,16 +73,32 @@ def startup(server, runs: int) -> dict:
         run(env, "portal", "create", "Kantoor", "--email", "info@kantoor.be")
         run(env, "client", "import", "-", input=THOUSAND)
     command = [*exactlink_command(), "client", "list", "--json"]
-    typer = median_time([sys.executable, "-c", "import typer"], runs, base)
-    local_s = median_time(command, runs, local)
-    team_s = median_time(command, runs, team)
+    local_r = paired("client list --json, local", command, local, runs, 1.3)
+    team_r = paired("client list --json, team", command, team, runs, 1.6)
     return {
-        "import_typer_s": round(typer, 4),
-        "local_client_list_json_s": round(local_s, 4),
-        "team_client_list_json_s": round(team_s, 4),
-        "local_ratio": round(local_s / typer, 2),
-        "team_ratio": round(team_s / typer, 2),
+        "import_typer_ms": round(local_r.typer_ms, 1),
+        "local_client_list_json_ms": round(local_r.command_ms, 1),
+        "team_client_list_json_ms": round(team_r.command_ms, 1),
+        "local_ratio": round(local_r.ratio, 2),
+        "local_cpu_ratio": round(local_r.cpu_ratio, 2),
+        "team_ratio": round(team_r.ratio, 2),
+        "team_cpu_ratio": round(team_r.cpu_ratio, 2),
     }
+
+
+def driver_imports(runs: int) -> dict:
+    """What importing a driver adds to ``import typer`` (a ratio of 1.0 adds nothing)."""
+    import importlib.util
+
+    env = installed_env(dict(os.environ))
+    figures = {}
+    for module in ("psycopg", "psycopg2", "pg8000.native"):
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            continue
+        command = [sys.executable, "-c", f"import typer, {module}"]
+        result = paired(f"import typer, {module}", command, env, runs, 1.6)
+        figures[module] = {"ratio": round(result.ratio, 2), "cpu_ratio": round(result.cpu_ratio, 2)}
+    return figures
 
 
 def race_round(sb, url: str, homes: list[str], processes: int) -> dict:
@@ -145,15 +165,19 @@ def race(server, processes: int, rounds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=21, help="paired runs per figure (≥ 20)")
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("startup", "race"), help="run one of the two")
+    parser.add_argument(
+        "--only", choices=("startup", "drivers", "race"), help="run one of the three"
+    )
     args = parser.parse_args()
     server = start_server()
     try:
         if args.only in (None, "startup"):
             print(json.dumps({"startup": startup(server, args.runs)}))
+        if args.only in (None, "drivers"):
+            print(json.dumps({"driver_imports": driver_imports(args.runs)}))
         if args.only in (None, "race"):
             print(json.dumps({"race": race(server, args.processes, args.rounds)}))
     finally:

@@ -134,3 +134,35 @@ def test_a_hostile_division_name_is_visible_in_tables_and_messages(world, cli, i
     )
     assert activated.exit_code == 0, activated.stderr
     assert_inert(activated.stdout + activated.stderr)
+
+
+def test_the_fast_paths_skip_only_text_without_an_unsafe_character():
+    """``visible`` returns printable text as it is and ``Output.json`` skips escaping ASCII
+    without DEL: every character the patterns escape must fail those checks, in all of Unicode."""
+    import re
+    import sys
+
+    from exactlink.cli import output
+
+    for pattern in (output._UNSAFE_INLINE, output._UNSAFE_MESSAGE, output._UNSAFE_JSON):
+        compiled = re.compile(pattern)
+        for code in range(sys.maxunicode + 1):
+            char = chr(code)
+            if compiled.match(char):
+                assert not char.isprintable(), hex(code)
+                if pattern == output._UNSAFE_JSON:
+                    assert not char.isascii() or char == "\x7f", hex(code)
+    assert output.visible("Bakkerij Peeters BV é") == "Bakkerij Peeters BV é"
+    assert output.visible("a\u00a0b\u202ec") == "a\u00a0b\\u202ec"
+    assert output.visible("a\tb\nc", multiline=True) == "a\tb\nc"
+
+
+def test_json_output_escapes_del_c1_and_bidi_and_keeps_the_rest(capsys):
+    from exactlink.cli.output import Output
+
+    Output(json_mode=True).json({"ascii": "plain", "del": "a\x7fb", "c1": "\x9b", "bidi": "\u202e"})
+    assert capsys.readouterr().out == (
+        '{"ascii":"plain","del":"a\\u007fb","c1":"\\u009b","bidi":"\\u202e"}\n'
+    )
+    Output(json_mode=True).json(["Klant é", "x\x7f"])
+    assert capsys.readouterr().out == '["Klant é","x\\u007f"]\n'

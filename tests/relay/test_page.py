@@ -119,6 +119,7 @@ def test_forwards_after_load_with_the_query_unchanged_and_back_returns(
 
 
 @pytest.mark.real
+@pytest.mark.slow
 def test_nothing_listens_the_person_comes_back_to_the_line(relay_host, relay_browser):
     port = free_port()  # nobody listens there
     query = f"?code={CODE}&state={NONCE}.{port}"
@@ -137,6 +138,7 @@ def test_nothing_listens_the_person_comes_back_to_the_line(relay_host, relay_bro
 
 
 @pytest.mark.real
+@pytest.mark.slow  # the longest single test: started first, it never ends a parallel run alone
 def test_a_hostile_or_portless_state_shows_the_line_and_goes_nowhere(relay_host, relay_browser):
     from urllib.parse import quote
 

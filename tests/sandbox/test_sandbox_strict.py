@@ -347,6 +347,7 @@ def _page_seconds(sb, token: str, pages: int = 5) -> float:
     return (time.perf_counter() - start) / pages
 
 
+@pytest.mark.slow
 def test_a_page_costs_the_same_at_500_or_20000_divisions(sandbox_factory):
     costs = []
     for clients in (500, 20_000):

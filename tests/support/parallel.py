@@ -1,4 +1,4 @@
-"""How the suite runs: in parallel by itself (pytest-xdist, one worker per core), the slow
+"""How the suite runs: in parallel by itself (pytest-xdist, two workers per core), the slow
 tests first.
 
 ``python -m pytest`` is the whole command. Tests named one by one (``pytest tests/x.py::test_y``),
@@ -8,16 +8,20 @@ loadfile`` given on the command line win.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config: pytest.Config):
-    """``-n auto --dist load --maxschedchunk 1`` unless the command line says otherwise.
+    """``-n <2 × cores> --dist load --maxschedchunk 1`` unless the command line says otherwise.
 
-    Runs before xdist's own hook (a wrapper), which then turns ``auto`` into the number of cores.
-    One test at a time per worker (``--maxschedchunk 1``): with the slow tests first, each idle
-    worker takes the longest test left, which keeps both cores busy to the end.
+    Two workers per core, because the tests wait a good part of their time (for a subprocess, a
+    server, Chromium, a timeout they test): a serial run keeps one core only 50-80 % busy, so
+    one worker per core left the cores idle that much too; two per core took 10-15 % less wall
+    in the same conditions (benchmarks/README.md, "The test suite"). One test at a time per worker (``--maxschedchunk 1``): with the slow tests first,
+    each idle worker takes the longest test left, which keeps the cores busy to the end.
     """
     option = config.option
     parallel = (
@@ -30,12 +34,23 @@ def pytest_cmdline_main(config: pytest.Config):
         and not _names_single_tests(config.args)
     )
     if parallel:
-        option.numprocesses = "auto"
+        option.numprocesses = WORKERS_PER_CORE * _cores()
         if option.dist == "no":
             option.dist = "load"
         if getattr(option, "maxschedchunk", 0) is None:  # pytest-xdist 3.2 and later
             option.maxschedchunk = 1
     return (yield)
+
+
+WORKERS_PER_CORE = 2
+
+
+def _cores() -> int:
+    """The cores this process may run on (what xdist's ``auto`` counts, affinity included)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _names_single_tests(args: list[str]) -> bool:

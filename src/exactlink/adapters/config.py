@@ -1,7 +1,11 @@
 """``config.toml``: defaults, never a secret.
 
 Read with tomllib, written with tomli-w through a temp file and ``os.replace`` (0600), so a crash
-mid-write never leaves a truncated file. Keys (see docs/configuration.md):
+mid-write never leaves a truncated file. The plain form tomli-w writes (tables, strings without
+escapes, booleans, integers) is read by ``read_plain`` without importing tomllib, whose import
+and regexes cost a few milliseconds on every command; anything else goes to tomllib.
+
+Keys (see docs/configuration.md):
 
     default_portal = "Kantoor Peeters"
     language = "nl"
@@ -38,18 +42,21 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
-        if not path.exists():
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
             return cls(path)
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
+        plain = read_plain(raw)
+        if plain is not None:
+            return cls(path, plain)
         import tomllib
 
         try:
-            with path.open("rb") as handle:
-                return cls(path, tomllib.load(handle))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(
-                _("Cannot read {path}: {error}").format(path=path, error=exc),
-                hint=_("Fix or remove the file; `exactlink doctor` checks it."),
-            ) from exc
+            return cls(path, tomllib.loads(raw.decode("utf-8")))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise _unreadable(path, exc) from exc
 
     @property
     def default_portal(self) -> str | None:
@@ -81,3 +88,83 @@ class Config:
         import tomli_w
 
         write_private_file(self.path, tomli_w.dumps(self.data).encode("utf-8"))
+
+
+def _unreadable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        _("Cannot read {path}: {error}").format(path=path, error=exc),
+        hint=_("Fix or remove the file; `exactlink doctor` checks it."),
+    )
+
+
+def read_plain(raw: bytes) -> dict[str, Any] | None:
+    """``raw`` parsed as tomllib would, when it is in the plain form tomli-w writes: ``[table]``
+    headers of bare keys, ``key = value`` with a bare key and a string without escapes or
+    control characters, ``true``/``false`` or a decimal integer; blank lines. None for anything
+    else (comments, escapes, floats, arrays, dates, a repeated key or table...): the caller then
+    asks tomllib, which also gives the error message of a broken file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:
+        return None
+    data: dict[str, Any] = {}
+    table = data
+    headers: set[tuple[str, ...]] = set()
+    for line in text.split("\n"):
+        if not line:
+            continue
+        if line[0] == "[":
+            found = _open_table(data, line, headers)
+            if found is None:
+                return None
+            table = found
+            continue
+        key, sep, value = line.partition(" = ")
+        parsed = _plain_value(value)
+        if not sep or not _bare(key) or key in table or parsed is None:
+            return None
+        table[key] = parsed
+    return data
+
+
+def _bare(key: str) -> bool:
+    """A bare TOML key made of ASCII letters, digits, ``_`` and ``-`` (not only ``_``/``-``)."""
+    return key.isascii() and key.replace("-", "").replace("_", "").isalnum()
+
+
+def _open_table(
+    data: dict[str, Any], line: str, headers: set[tuple[str, ...]]
+) -> dict[str, Any] | None:
+    """The table a ``[a.b]`` header opens (created as needed); None when the header is not
+    plain or the table was opened before or is a value."""
+    if line[-1] != "]" or line.startswith("[["):
+        return None
+    path = tuple(line[1:-1].split("."))
+    if path in headers or not all(_bare(part) for part in path):
+        return None
+    headers.add(path)
+    node = data
+    for part in path:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return None
+    return node
+
+
+_NOT_PLAIN = frozenset('"\\\x7f').union(chr(code) for code in range(0x20))
+
+
+def _plain_value(value: str) -> str | bool | int | None:
+    """A string without escapes or control characters, a boolean or a decimal integer; None
+    for any other TOML value."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        inner = value[1:-1]
+        return None if _NOT_PLAIN.intersection(inner) else inner
+    if value in ("true", "false"):
+        return value == "true"
+    digits = value[1:] if value[:1] == "-" else value
+    if digits.isascii() and digits.isdigit() and (digits[0] != "0" or value == "0"):
+        return int(value)
+    return None

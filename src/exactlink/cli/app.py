@@ -373,6 +373,13 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
+    import gc
+
+    # What start-up imported (Typer, Click, this module) lives until the process ends: out of the
+    # collector's sight, so that neither the collections a command triggers nor the one at exit
+    # walk those tens of thousands of objects again (benchmarks/README.md: about a tenth of
+    # `import typer` on `client list --json`).
+    gc.freeze()
     try:
         app(prog_name="exactlink")
     except BrokenPipeError:  # raised while flushing at exit

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, TextIO
 
 from exactlink.i18n import _
@@ -33,11 +34,19 @@ _STYLES = {"error": "31;1", "warn": "33", "ok": "32", "hint": "36", "dim": "2"}
 # C0 controls (ESC, CR, BEL, backspace...), DEL, C1 controls (the 8-bit CSI \x9b among them) and
 # the bidirectional overrides that reorder what is shown ("Trojan Source"). Messages keep their
 # newlines and tabs; a table cell or field keeps none (a newline would break the rows).
+# The patterns are compiled on first use, not at import: a --json command
+# whose output is plain ASCII never needs one.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
-_UNSAFE_INLINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_UNSAFE_MESSAGE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-# In JSON text: what json.dumps(ensure_ascii=False) leaves raw (it escapes only C0 and quotes).
-_UNSAFE_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")
+_UNSAFE_INLINE = f"[\x00-\x1f\x7f-\x9f{_BIDI}]"
+_UNSAFE_MESSAGE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]"
+# In JSON text: what json.dumps(ensure_ascii=False) leaves raw (it escapes only C0 and quotes):
+# DEL, and characters beyond ASCII.
+_UNSAFE_JSON = f"[\x7f-\x9f{_BIDI}]"
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _show(match: re.Match[str]) -> str:
@@ -54,7 +63,9 @@ def visible(value: Any, *, multiline: bool = False) -> str:
     """``value`` as text that cannot act on a terminal: control and escape characters shown as
     ``^[``, ``^M`` or ``\\u009b``. ``multiline`` keeps newlines and tabs (messages)."""
     text = "" if value is None else str(value)
-    return (_UNSAFE_MESSAGE if multiline else _UNSAFE_INLINE).sub(_show, text)
+    if text.isprintable():  # no control, format (bidi) or line-separator character: as it is
+        return text
+    return _pattern(_UNSAFE_MESSAGE if multiline else _UNSAFE_INLINE).sub(_show, text)
 
 
 def _visible_row(row: Sequence[Any]) -> list[str]:
@@ -136,7 +147,8 @@ class Output:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
         # Same value, escaped: a C1 control or bidi override inside a string never reaches a
         # terminal raw (json.dumps escapes C0 controls itself).
-        text = _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        if not text.isascii() or "\x7f" in text:
+            text = _pattern(_UNSAFE_JSON).sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         self.stdout.write(text)
         self.stdout.write("\n")
         self.stdout.flush()

@@ -3,14 +3,13 @@
 Never a token here: the tokens live in the secret store under ``Connection.secret_key``. Each
 method is one statement or one short transaction, because many processes share a connection
 (sixteen ``exact api`` calls at once must not wait on each other longer than a write).
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: NamedTuple would compile each string annotation.
+"""
 
 import builtins
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from exactlink.adapters.store.db import transaction, utc_now
 from exactlink.models import (
@@ -27,9 +26,10 @@ _FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class ExactErrorRecord:
-    """One error Exact returned (for doctor and support bundles)."""
+class ExactErrorRecord(NamedTuple):
+    """One error Exact returned (for doctor and support bundles). A NamedTuple rather than a
+    frozen dataclass: every command that reads connections imports this module, and the
+    dataclasses machinery cost `exact status` more than the rest of the module."""
 
     id: int
     connection_id: int | None
@@ -42,9 +42,7 @@ class ExactErrorRecord:
     at: str
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
+        return self._asdict()
 
 
 def _connection(row: sqlite3.Row) -> Connection:
