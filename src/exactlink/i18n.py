@@ -148,6 +148,7 @@ def _label_table() -> dict[str, str]:
         "hq_division": _("hq_division"),
         "not_granted_to_app": _("not_granted_to_app"),
         "login_has_no_access": _("login_has_no_access"),
+        "licence_unreachable": _("licence_unreachable"),
         "no_rights": _("no_rights"),
         "app_scope": _("app_scope"),
         "division_taken": _("division_taken"),

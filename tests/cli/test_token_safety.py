@@ -64,7 +64,9 @@ def test_the_store_failing_after_a_refresh_keeps_the_new_pair(
     aside.rename(store)
     control(world.sb, "POST", "/_sandbox/limits", {"latency_ms": 0})
 
-    assert proc.returncode == 9, err  # the secret store's own exit code (docs/exit-codes.md)
+    # The secret store's own exit code (docs/exit-codes.md): a folder where the file was is an
+    # unsafe file (11, `unsafe_file`), as the insecure store's checks call it.
+    assert proc.returncode == 11, err
     assert "Exact Online issued new tokens, but they could not be stored" in err
     assert "kept encrypted in" in err and "do not reconnect" in err.lower()
     kept = isolated_home / "rescue" / "connection-1.sealed"
