@@ -71,8 +71,19 @@ def connected_then_hung(sandbox_factory, cli, monkeypatch, file_keyring):
 
 
 def _within_bound(elapsed: float) -> None:
-    """Within the timeout plus one second of the first wait on the keyring, the process ended."""
-    assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT + 1.0, f"{elapsed:.2f} s for a {TIMEOUT} s timeout"
+    """Within the timeout plus one second of the first wait on the keyring, the process ended.
+
+    A hung thread kept alive would hold the process for ever (the old code: killed at 32 s), so
+    the bound is what matters, not its last tenth. On a machine whose run queue is longer than
+    twice its cores (the suite runs two workers per core, slow tests first, all at once) the
+    scheduler alone can add a second to the process's own work after the timeout: the margin
+    widens by that second there, and only there."""
+    margin = 1.0
+    if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+        margin += 1.0
+    assert TIMEOUT - 0.5 <= elapsed <= TIMEOUT + margin, (
+        f"{elapsed:.2f} s for a {TIMEOUT} s timeout (load {os.getloadavg()[0]:.1f})"
+    )
 
 
 @pytest.mark.slow
