@@ -13,6 +13,7 @@ folder exactlink did not create (``--home /tmp`` would make /tmp private).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import stat
@@ -180,12 +181,22 @@ def _replace_once(path: Path, data: bytes) -> None:
     _fsync_folder(folder)
 
 
+def _can_lock() -> bool:
+    """``flock`` is there (POSIX). Windows has none: there a file still open by its writer
+    cannot be removed, which is the test of a live writer instead."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _hold(fd: int, *, wait: bool = True) -> bool:
     """An exclusive ``flock`` on ``fd`` (POSIX; released when the process dies). False when
     another process holds it (only with ``wait`` False)."""
     try:
         import fcntl
-    except ImportError:  # Windows: files in use cannot be removed there anyway
+    except ImportError:  # Windows: an open file cannot be removed there (remove_dead_temps)
         return wait
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -196,31 +207,55 @@ def _hold(fd: int, *, wait: bool = True) -> bool:
 
 def remove_dead_temps(path: Path) -> None:
     """Remove ``.<name>.*.tmp`` files of ``path`` whose writer is gone (killed mid-write): a
-    live writer holds its temporary file's lock. Only our own regular files, never through a
-    symlink; anything unexpected is left alone."""
+    live writer holds its temporary file's lock (POSIX) or keeps it open, which makes it
+    impossible to remove (Windows). Only our own regular files, never through a symlink;
+    anything unexpected is left alone."""
     prefix = f".{path.name}."
     try:
         names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".tmp")]
     except OSError:
         return
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     for name in names:
         leftover = path.parent / name
-        try:
-            fd = os.open(leftover, flags | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            continue
-        try:
-            info = os.fstat(fd)
-            ours = stat.S_ISREG(info.st_mode) and (
-                os.name != "posix" or info.st_uid == os.geteuid()
-            )
-            if ours and _hold(fd, wait=False) and os.lstat(leftover).st_ino == info.st_ino:
+        if _can_lock():
+            _remove_unlocked(leftover)
+        elif _regular_file_of_ours(leftover):
+            with contextlib.suppress(OSError):  # still open by its writer: in use, not dead
                 os.unlink(leftover)
+
+
+def _regular_file_of_ours(leftover: Path, info: os.stat_result | None = None) -> bool:
+    """``leftover`` (or the file ``info`` describes) is a regular file of this user; owners
+    are a POSIX idea, on Windows the data folder's ACL says whose files are in it."""
+    if info is None:
+        try:
+            info = os.lstat(leftover)
         except OSError:
-            pass
-        finally:
-            os.close(fd)
+            return False
+    return stat.S_ISREG(info.st_mode) and (
+        not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+    )
+
+
+def _remove_unlocked(leftover: Path) -> None:
+    """POSIX: unlink ``leftover`` while holding its lock, if nobody else holds it."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(leftover, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        info = os.fstat(fd)
+        if (
+            _regular_file_of_ours(leftover, info)
+            and _hold(fd, wait=False)
+            and os.lstat(leftover).st_ino == info.st_ino
+        ):
+            os.unlink(leftover)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:

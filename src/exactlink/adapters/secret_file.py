@@ -124,6 +124,11 @@ class InsecureFileSecretStore:
         check_secret_file(self.path, info)
         return stat.S_IMODE(info.st_mode)
 
+    @property
+    def has_modes(self) -> bool:
+        """Permission bits mean something here (POSIX); on Windows the folder's ACL decides."""
+        return _posix()
+
     def _lock(self):  # type: ignore[no-untyped-def]
         from filelock import FileLock
 

@@ -19,6 +19,7 @@ import hashlib
 import math
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -178,8 +179,6 @@ def platform_keyring() -> object:
     is usable here. Otherwise (no D-Bus session, say) keyring's own discovery decides; it may
     find KWallet or a third-party backend, or only the fail backend, which ``check_backend``
     refuses."""
-    import sys
-
     import keyring
     import keyring.core
 
@@ -201,7 +200,6 @@ def _import_backend_modules() -> None:
     no wait on the keyring, and on a busy machine (64 processes on 2 cores) the Secret Service
     backend's imports (secretstorage, jeepney, cryptography) alone can outlast the timeout."""
     import importlib
-    import sys
 
     import keyring.core  # noqa: F401  (imported for its side effect: loaded once, here)
 

@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,6 @@ def system_locale() -> str | None:
 
 
 def _windows_locale() -> str | None:
-    import sys
-
     if sys.platform != "win32":
         return None
     import ctypes

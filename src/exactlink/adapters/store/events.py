@@ -25,7 +25,11 @@ def _os_user() -> str:
         try:
             return os.getlogin()
         except OSError:
+            pass
+        try:  # USERNAME; without it getpass tries pwd, which Windows lacks (ImportError, OSError)
             return getpass.getuser()
+        except (ImportError, OSError, KeyError):
+            return "unknown"
     import pwd
 
     uid = os.getuid()

@@ -88,6 +88,8 @@ def _file_state(secrets: Any) -> str:
     mode = secrets.file_mode()
     if mode is None:
         return _("{path}, not created yet").format(path=secrets.path)
+    if not secrets.has_modes:  # Windows: no mode bits to show; the folder's ACL protects it
+        return str(secrets.path)
     return _("{path}, mode {mode:04o}").format(path=secrets.path, mode=mode)
 
 
