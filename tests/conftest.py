@@ -17,4 +17,5 @@ pytest_plugins = [
     "support.sandbox",
     "support.relayhost",
     "support.postgres",
+    "support.private_keyring",
 ]
