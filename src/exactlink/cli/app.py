@@ -219,13 +219,14 @@ def _suggest_once(ctx: Any, exc: Exception) -> None:
 def _one_suggestion(exc: click.exceptions.NoSuchCommand) -> None:
     """A mistyped command gets one "Did you mean ...?": click adds it from the group's commands
     and Typer appended the same again; the root, which loads its groups lazily, got none."""
-    exc.message = exc.message.split(" Did you mean ", 1)[0]
+    # Plain attributes at run time; some click releases type them Final, hence vars().
+    vars(exc)["message"] = exc.message.split(" Did you mean ", 1)[0]
     group = exc.ctx.command if exc.ctx is not None else None
     if not exc.possibilities and isinstance(group, click.Group) and exc.ctx is not None:
         from difflib import get_close_matches
 
         names = group.list_commands(exc.ctx)
-        exc.possibilities = get_close_matches(exc.command_name, names) or None
+        vars(exc)["possibilities"] = get_close_matches(exc.command_name, names) or None
 
 
 def _global_option_suggestion(ctx: Any, exc: click.exceptions.NoSuchOption) -> None:
@@ -234,7 +235,7 @@ def _global_option_suggestion(ctx: Any, exc: click.exceptions.NoSuchOption) -> N
     from difflib import get_close_matches
 
     names = [name for param in ctx.find_root().command.params for name in param.opts]
-    exc.possibilities = get_close_matches(exc.option_name, names) or None
+    vars(exc)["possibilities"] = get_close_matches(exc.option_name, names) or None
 
 
 def _store_failure(app_ctx: _context.AppContext, exc: Exception) -> None:
