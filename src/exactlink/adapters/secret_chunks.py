@@ -124,3 +124,21 @@ class ChunkedEntries:
         self._delete(key)
         for name in parts:
             self._delete(name)
+
+
+class ChunkedStore:
+    """A secret store made of size-limited entries: ``get``/``set``/``delete`` of whole secrets
+    through ``ChunkedEntries``; a subclass says how one entry is read, written and removed and
+    sets ``self._entries`` (``ChunkedEntries(self._get_entry, self._set_entry,
+    self._delete_entry, ...)``)."""
+
+    _entries: ChunkedEntries
+
+    def get(self, key: str) -> str | None:
+        return self._entries.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self._entries.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._entries.delete(key)

@@ -18,7 +18,7 @@ import shlex
 import stat
 from pathlib import Path
 
-from exactlink.adapters.secret_chunks import ChunkedEntries
+from exactlink.adapters.secret_chunks import ChunkedEntries, ChunkedStore
 from exactlink.errors import SecureStorageUnavailable, UnsafeFile
 from exactlink.i18n import _
 from exactlink.paths import write_private_file
@@ -103,7 +103,7 @@ def read_secret_file(path: Path) -> bytes | None:
         return handle.read()
 
 
-class InsecureFileSecretStore:
+class InsecureFileSecretStore(ChunkedStore):
     """The explicit opt-in: a 0600 JSON file in a 0700 folder, for servers without a keyring."""
 
     secure = False
@@ -143,15 +143,6 @@ class InsecureFileSecretStore:
                 _("The insecure secrets file {path} cannot be read.").format(path=self.path),
                 hint=_("Remove it and connect again: `exactlink exact connect`."),
             ) from exc
-
-    def get(self, key: str) -> str | None:
-        return self._entries.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self._entries.set(key, value)
-
-    def delete(self, key: str) -> None:
-        self._entries.delete(key)
 
     def _get_entry(self, key: str) -> str | None:
         return self._read().get(key)

@@ -29,6 +29,7 @@ from exactlink.adapters.secret_chunks import (
     CHUNK_MARKER,
     MAX_ENTRY_BYTES,
     ChunkedEntries,
+    ChunkedStore,
     split_secret,
 )
 from exactlink.adapters.secret_file import INSECURE_BACKEND, InsecureFileSecretStore
@@ -278,7 +279,7 @@ def _keyring_failure(exc: Exception, what: str) -> Exception:
     )
 
 
-class KeyringSecretStore:
+class KeyringSecretStore(ChunkedStore):
     """The OS keyring through the ``keyring`` package."""
 
     secure = True
@@ -326,15 +327,6 @@ class KeyringSecretStore:
                     ) from None
                 time.sleep(delay * (1 + random.random()))  # apart from the other readers
         raise AssertionError("unreachable")  # the last round returns or raises
-
-    def get(self, key: str) -> str | None:
-        return self._entries.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self._entries.set(key, value)
-
-    def delete(self, key: str) -> None:
-        self._entries.delete(key)
 
     def _get_entry(self, key: str) -> str | None:
         backend = self._backend
