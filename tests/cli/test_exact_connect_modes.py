@@ -18,6 +18,7 @@ import requests
 from support.exactkit import (
     FIXED_STATE,
     advance,
+    auth_url_from,
     connect_inprocess,
     login,
     make_world,
@@ -37,21 +38,6 @@ def _start_connect(home, *args: str) -> subprocess.Popen:
     )
 
 
-def _auth_url_from(proc: subprocess.Popen, base_url: str, deadline: float = 20) -> str:
-    """Read stderr until the authorize URL is printed."""
-    end = time.monotonic() + deadline
-    seen = []
-    while time.monotonic() < end:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith(base_url + "/api/oauth2/auth?"):
-            return line.strip()
-    proc.kill()
-    raise AssertionError("no authorize URL on stderr: " + "".join(seen))
-
-
 def _finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
@@ -62,7 +48,7 @@ def _finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str, str]
 def test_loopback_with_a_real_chromium(sandbox_factory, cli, isolated_home, chromium):
     world = make_world(sandbox_factory, cli)
     proc = _start_connect(isolated_home)
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     who = login(world.sb)
     page = chromium.new_page()
     try:
@@ -87,7 +73,7 @@ def test_loopback_tls_with_the_self_signed_certificate(sandbox_factory, cli, iso
     world = make_world(sandbox_factory, cli, scheme="https", host="localhost")
     assert cli("exact", "app", "show", "--json").json()["mode"] == "loopback-tls"
     proc = _start_connect(isolated_home)
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     location = world.consent(url)  # log in and allow; do not follow yet
     cert = isolated_home / "tls" / "localhost.pem"
     assert cert.exists()
@@ -102,7 +88,7 @@ def test_loopback_tls_with_the_self_signed_certificate(sandbox_factory, cli, iso
 def test_paste_mode_through_stdin_of_a_real_process(sandbox_factory, cli, isolated_home):
     world = make_world(sandbox_factory, cli)
     proc = _start_connect(isolated_home, "--no-browser")
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     location = world.consent(url)
     proc.stdin.write(location + "\n")
     proc.stdin.flush()

@@ -20,6 +20,7 @@ from support.exactkit import (
     PORTAL,
     RELAY_URI,
     advance,
+    auth_url_from,
     login,
     make_strict_world,
     stats,
@@ -170,7 +171,7 @@ def test_relay_paste_of_the_page_line_while_the_listener_waits(sandbox_factory, 
 
     world = make_strict_world(sandbox_factory, cli)
     proc = _start(isolated_home, "--no-browser")
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     who = login(world.sb)
     proc.stdin.write("\n" + relay_line(authorize(url, who["username"], who["password"])) + "\n")
     proc.stdin.flush()
@@ -193,26 +194,12 @@ def test_relay_subprocess_with_a_scripted_browser(sandbox_factory, cli, isolated
 
     world = make_strict_world(sandbox_factory, cli)
     proc = _start(isolated_home, "--no-browser")
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     who = login(world.sb)
     authorize(url, who["username"], who["password"], follow=True, relay=True)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert cli("exact", "api", "current/Me").exit_code == 0
-
-
-def _auth_url_from(proc, base_url: str, deadline: float = 20) -> str:
-    end = time.monotonic() + deadline
-    seen = []
-    while time.monotonic() < end:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith(base_url + "/api/oauth2/auth?"):
-            return line.strip()
-    proc.kill()
-    raise AssertionError("no authorize URL on stderr: " + "".join(seen))
 
 
 # ---------------------------------------------------------------------------- paste mode

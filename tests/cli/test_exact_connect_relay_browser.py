@@ -8,11 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
-from support.exactkit import RELAY_URI, login, make_strict_world
+from support.exactkit import RELAY_URI, auth_url_from, login, make_strict_world
 from support.relayhost import wait_for_host
 
 
@@ -23,21 +22,6 @@ def _start(home, *args: str) -> subprocess.Popen:
         [sys.executable, "-m", "exactlink", "exact", "connect", *args],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-
-
-def _auth_url(proc, base_url: str, stream=None) -> str:
-    stream = stream or proc.stderr
-    end = time.monotonic() + 20
-    seen = []
-    while time.monotonic() < end:
-        line = stream.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith(base_url + "/api/oauth2/auth?"):
-            return line.strip()
-    proc.kill()
-    raise AssertionError("no authorize URL: " + "".join(seen))
 
 
 def _log_in_and_allow(page, url: str, who: dict) -> None:
@@ -58,7 +42,7 @@ def test_relay_page_forwards_the_real_browser_to_connect(
     assert cli("exact", "relay-page", "--output", str(written)).exit_code == 0
     relay_host.html = written.read_bytes()  # the firm publishes what the command wrote
     proc = _start(isolated_home, "--no-browser")
-    url = _auth_url(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     page = relay_browser.new_page()
     try:
         _log_in_and_allow(page, url, login(world.sb))
@@ -82,7 +66,7 @@ def test_when_nothing_listens_the_page_line_completes_the_connection(
     world = make_strict_world(sandbox_factory, cli)
     # --print-url: the consent happens "on another computer", so nothing listens there.
     proc = _start(isolated_home, "--print-url")
-    url = _auth_url(proc, world.sb.base_url, proc.stdout)
+    url = auth_url_from(proc, world.sb.base_url, proc.stdout)
     page = relay_browser.new_page()
     try:
         _log_in_and_allow(page, url, login(world.sb))

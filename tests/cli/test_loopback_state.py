@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from support.exactkit import make_world, stats
+from support.exactkit import auth_url_from, make_world, stats
 
 
 def _start_connect(home, *args: str) -> subprocess.Popen:
@@ -27,20 +27,6 @@ def _start_connect(home, *args: str) -> subprocess.Popen:
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env,
     )  # fmt: skip
-
-
-def _auth_url_from(proc: subprocess.Popen, base_url: str) -> str:
-    end = time.monotonic() + 20
-    seen = []
-    while time.monotonic() < end:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith(base_url + "/api/oauth2/auth?"):
-            return line.strip()
-    proc.kill()
-    raise AssertionError("no authorize URL on stderr: " + "".join(seen))
 
 
 def _strays(state: str) -> list[str]:
@@ -64,7 +50,7 @@ def test_stray_requests_are_refused_and_the_real_callback_connects(
     assert cli("exact", "app", "show", "--json").json()["mode"] == mode
     proc = _start_connect(isolated_home, "--timeout", "60")
     try:
-        url = _auth_url_from(proc, world.sb.base_url)
+        url = auth_url_from(proc, world.sb.base_url)
         state = parse_qs(urlsplit(url).query)["state"][0]
         verify = str(isolated_home / "tls" / "localhost.pem") if scheme == "https" else True
         for query in _strays(state):
@@ -94,7 +80,7 @@ def test_after_stray_requests_the_wait_still_ends_at_the_timeout(
     world = make_world(sandbox_factory, cli)
     started = time.monotonic()
     proc = _start_connect(isolated_home, "--timeout", "3")
-    url = _auth_url_from(proc, world.sb.base_url)
+    url = auth_url_from(proc, world.sb.base_url)
     state = parse_qs(urlsplit(url).query)["state"][0]
     for query in _strays(state):
         assert requests.get(f"{world.redirect_uri}?{query}", timeout=10).status_code == 400

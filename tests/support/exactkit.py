@@ -4,6 +4,7 @@ portal and the app set through the CLI, and scripted consent (no person at the k
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from dataclasses import dataclass
 
@@ -142,3 +143,20 @@ def make_strict_world(
     result = cli(*args, input=(secret or world.app["client_secret"]) + "\n")
     assert result.exit_code == 0, result.stderr
     return world
+
+
+def auth_url_from(proc, base_url: str, stream=None, deadline: float = 20) -> str:
+    """Read a running `exactlink exact connect`'s stderr (or ``stream``) until it prints the
+    authorize URL; kill it and fail with what it printed when none comes."""
+    stream = stream or proc.stderr
+    end = time.monotonic() + deadline
+    seen = []
+    while time.monotonic() < end:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith(base_url + "/api/oauth2/auth?"):
+            return line.strip()
+    proc.kill()
+    raise AssertionError("no authorize URL: " + "".join(seen))
