@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from support.crashkit import make_team_stale
 from support.exactkit import advance, connect_inprocess, make_world, stats
 from support.postgres import TEST_STORE_KEY, free_port
 
@@ -177,7 +178,7 @@ def test_a_connection_lost_during_a_token_refresh_keeps_the_new_tokens(
     world = make_world(sandbox_factory, cli)
     assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
     advance(world.sb, 601)
-    execute(team_url, "UPDATE connections SET access_expires_at = %s", time.time() - 5)
+    make_team_stale(team_url, TEST_STORE_KEY)
     holder = psycopg.connect(team_url)
     holder.execute("LOCK TABLE secrets IN EXCLUSIVE MODE")
     proc = subprocess.Popen(

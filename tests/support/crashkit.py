@@ -199,6 +199,31 @@ def make_stale(home: Path, *, insecure: bool, chain: str = "connection-1") -> No
     pairs.commit(chain, replace(pair, access_expires_at=now - 5, obtained_at=now - 605))
 
 
+def make_team_stale(url: str, key: bytes | str, *, chain: str = "connection-1") -> None:
+    """``make_stale`` for a team store: the row, and the sealed pair's own expiry, say the
+    access token expired 5 s ago (issued 605 s ago), so the next run refreshes instead of
+    sending a token Exact refuses (each refusal counts towards its error block, §5.1)."""
+    from exactlink.adapters import crypto
+    from exactlink.adapters.exact.token_store import TokenPairStore
+    from exactlink.adapters.store.postgres import open_database
+    from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+    now = time.time()
+    db = open_database(url, migrate=False)
+    try:
+        db.execute(
+            "UPDATE connections SET access_expires_at = ?, last_token_call_at = ?",
+            (now - 5, now - 605),
+        )
+        raw = crypto.decode_key(key) if isinstance(key, str) else key
+        pairs = TokenPairStore(TeamSecretStore(db, raw))
+        pair = pairs.read(chain)
+        assert pair is not None
+        pairs.commit(chain, replace(pair, access_expires_at=now - 5, obtained_at=now - 605))
+    finally:
+        db.close()
+
+
 def current_refresh_token(sb) -> str | None:
     """The one refresh token of the firm login's chain that Exact (the sandbox) accepts now."""
     key = (sb.seed["app"]["client_id"], sb.seed["logins"][0]["user_id"])

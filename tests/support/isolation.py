@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 import pytest
 
@@ -38,3 +39,10 @@ def isolated_home(tmp_path, monkeypatch):
     from exactlink.i18n import set_language
 
     set_language("en")
+    # A keyring call that timed out is remembered for the rest of the process (the keyring is
+    # not asked again while it hangs): a later test in this worker must meet a keyring of its
+    # own, not a "did not answer" left by a test that made one hang on purpose.
+    secrets = sys.modules.get("exactlink.adapters.secrets")
+    if secrets is not None and secrets._stuck is not None:
+        secrets._stuck.done.wait(5)
+        secrets._stuck = None

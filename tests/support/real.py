@@ -48,7 +48,7 @@ def chromium():
 
 
 @pytest.fixture
-def real_keyring(tmp_path):
+def real_keyring(tmp_path, monkeypatch):
     """The machine's Secret Service keyring (gnome-keyring under dbus-run-session in CI).
 
     Tests share the keyring's one collection (a new one needs a person at a prompt), so what
@@ -74,6 +74,10 @@ def real_keyring(tmp_path):
         why = "priority 0"
     if not viable:
         missing(f"a Secret Service keyring ({why})")
+    # The suite's one gnome-keyring serves every worker, and some tests hammer it with dozens of
+    # processes: a call may wait its turn longer than the 10 s a person gets before "did not
+    # answer". That bound is tested on a keyring made to hang (tests/cli/test_keyring_hang.py).
+    monkeypatch.setenv("EXACTLINK_KEYRING_TIMEOUT", "60")
     yield backend
     _remove_entries_under(backend, tmp_path)
 
