@@ -68,6 +68,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.settimeout(self.sandbox.settings.request_timeout_seconds)
         super().setup()
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header in the sandbox's clock, as Exact's own servers date an answer by
+        theirs: a client measures a rate limit's Reset against it (§5.2)."""
+        from email.utils import formatdate
+
+        return formatdate(
+            self.sandbox.engine.now() if timestamp is None else timestamp, usegmt=True
+        )
+
     # ------------------------------------------------------------------ plumbing
     def _body(self) -> bytes:
         raw = self.headers.get("Content-Length") or "0"

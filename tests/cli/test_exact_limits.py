@@ -43,6 +43,29 @@ def test_minutely_429_waits_for_the_reset_and_succeeds(sandbox_factory, cli, mon
     assert row["minutely_limit"] == 2 and row["daily_limit"] == 5000
 
 
+def test_the_minute_wait_is_measured_by_exacts_clock_not_ours(sandbox_factory, cli, monkeypatch):
+    """Exact's clock is hours ahead of this computer's (the sandbox's is, once advanced): the
+    wait for the minute's reset is the seconds left in Exact's minute, measured against the
+    Date of Exact's answer, not the whole minute that our clock would make of it (§5.2)."""
+    world, division = _connected(sandbox_factory, cli, monkeypatch, minutely_limit=1)
+    ahead = 3 * 3600 + 45 - (world.sb.engine.now() % 60)  # Exact's clock: 45 s into a minute
+    advance(world.sb, ahead)
+    slept = []
+
+    def fake_sleep(seconds):
+        slept.append(seconds)
+        advance(world.sb, seconds)
+
+    monkeypatch.setattr("exactlink.adapters.exact.client.sleep", fake_sleep)
+    assert _accounts(cli, division).exit_code == 0
+    waited = _accounts(cli, division)
+    assert waited.exit_code == 0, waited.stderr
+    assert stats(world.sb)["rate_limited"].get(str(division)) == 1
+    # 15 s left in Exact's minute, give or take the Date's whole seconds and the 0.5 s margin
+    # (our own clock, 3 hours behind, would have made it the full 60.5 s).
+    assert 13 <= sum(slept) <= 17.5, slept
+
+
 def test_the_minute_wait_names_the_endpoint_when_there_is_no_division(
     sandbox_factory, cli, monkeypatch
 ):

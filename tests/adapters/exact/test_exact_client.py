@@ -154,7 +154,7 @@ def test_daily_429_is_rate_limited(port):
 
 
 def test_pure_helpers():
-    from exactlink.adapters.exact.client import rate_limit_from_headers
+    from exactlink.adapters.exact.headers import rate_limit_from_headers
     from exactlink.adapters.exact.odata import parse_date, unwrap
 
     assert parse_date("/Date(1641034800000)/") == 1641034800.0
@@ -169,6 +169,26 @@ def test_pure_helpers():
     assert state.minutely_reset_ms == 1715558520000  # seconds tolerated
     assert state.daily_limit is None
     assert rate_limit_from_headers(7, {}) is None
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        ("Wed, 02 Dec 2026 16:05:30 GMT", 1796227530.0),
+        ("Wed, 02 Dec 2026 17:05:30 +0100", 1796227530.0),
+        ("Wed, 02 Dec 2026 16:05:30 -0000", 1796227530.0),  # no zone said: UTC, not ours
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_server_time_reads_the_date_header(date, expected):
+    from types import SimpleNamespace
+
+    from exactlink.adapters.exact.headers import server_time
+
+    headers = {} if date is None else {"Date": date}
+    assert server_time(SimpleNamespace(headers=headers)) == expected
 
 
 def test_redaction():

@@ -27,6 +27,12 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from exactlink.adapters.exact import http
+from exactlink.adapters.exact.headers import (
+    int_header,
+    rate_limit_from_headers,
+    reset_ms,
+    server_time,
+)
 from exactlink.adapters.exact.odata import convert_dates, first_record, unwrap
 from exactlink.adapters.exact.parallel import Owner
 from exactlink.adapters.exact.refusals import (
@@ -64,37 +70,6 @@ MINUTE = 60.0
 
 # Module-level so tests can replace it with one that advances the sandbox clock.
 sleep: Callable[[float], None] = time.sleep
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None and value.strip() != "" else None
-    except ValueError:
-        return None
-
-
-def _reset_ms(value: str | None) -> int | None:
-    """Reset headers are epoch milliseconds; tolerate seconds (a 10-digit value, §5.2)."""
-    number = _int(value)
-    if number is not None and number < 100_000_000_000:
-        number *= 1000
-    return number
-
-
-def rate_limit_from_headers(division: int, headers: Any) -> RateLimitState | None:
-    daily = (
-        _int(headers.get("X-RateLimit-Limit")),
-        _int(headers.get("X-RateLimit-Remaining")),
-        _reset_ms(headers.get("X-RateLimit-Reset")),
-    )
-    minutely = (
-        _int(headers.get("X-RateLimit-Minutely-Limit")),
-        _int(headers.get("X-RateLimit-Minutely-Remaining")),
-        _reset_ms(headers.get("X-RateLimit-Minutely-Reset")),
-    )
-    if all(v is None for v in (*daily, *minutely)):
-        return None
-    return RateLimitState(division, *daily, *minutely)
 
 
 @dataclass
@@ -333,8 +308,8 @@ class ExactClient:
         """How long to wait before retrying a 429, or ``RateLimited`` when waiting is useless."""
         h = response.headers
         where = str(division) if division is not None else endpoint
-        if _int(h.get("X-RateLimit-Remaining")) == 0:
-            reset = _reset_ms(h.get("X-RateLimit-Reset"))
+        if int_header(h.get("X-RateLimit-Remaining")) == 0:
+            reset = reset_ms(h.get("X-RateLimit-Reset"))
             at = (
                 datetime.fromtimestamp(reset / 1000, UTC).isoformat(timespec="seconds")
                 if reset
@@ -354,8 +329,10 @@ class ExactClient:
                 hint=_("Wait a minute and try again."),
                 details={"division": division, "reason": "MinutelyLimit"},
             )
-        reset = _reset_ms(h.get("X-RateLimit-Minutely-Reset"))
-        now = self.clock()
+        reset = reset_ms(h.get("X-RateLimit-Minutely-Reset"))
+        # The Reset is Exact's time: measured against Exact's clock when it answered, so this
+        # computer's clock being minutes off does not turn a few seconds into the full minute.
+        now = server_time(response) or self.clock()
         # Without a Reset header: windows align to the clock minute (§5.2).
         wait = MINUTE - (now % MINUTE) if reset is None else reset / 1000 - now
         # A minutely window is never longer than a minute, whatever the clocks say.
