@@ -49,6 +49,7 @@ def integrity(home) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.crowd
 def test_eight_processes_adding_fifty_clients_each(cli, isolated_home):
     # The set-up and the checks afterwards run in-process: only the writers need processes.
     assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0

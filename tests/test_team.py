@@ -64,6 +64,7 @@ def spawn(n: int, home, *args: str) -> list[subprocess.Popen]:
     ]
 
 
+@pytest.mark.crowd
 def test_two_homes_sixteen_processes_each_make_one_token_call(
     team, sandbox_factory, cli, monkeypatch
 ):
@@ -111,6 +112,7 @@ sys.exit(1 if failures else 0)
 """
 
 
+@pytest.mark.crowd
 def test_eight_processes_over_two_homes_add_eight_hundred_clients(team, cli):
     url, home_a, home_b, _key = team
     assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0

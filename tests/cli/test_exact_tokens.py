@@ -36,6 +36,7 @@ def _spawn(n: int, home, *args: str) -> list[subprocess.Popen]:
 
 
 @pytest.mark.slow
+@pytest.mark.crowd
 def test_sixteen_processes_with_an_expired_token_make_one_token_call(
     sandbox_factory, cli, monkeypatch, isolated_home
 ):

@@ -54,6 +54,7 @@ def _expire_now_and_then(world, home: Path, stop: threading.Event) -> None:
 
 @pytest.mark.real
 @pytest.mark.slow
+@pytest.mark.crowd
 def test_64_processes_reading_tokens_that_are_being_replaced_all_succeed(
     sandbox_factory, cli, monkeypatch, isolated_home, real_keyring
 ):
