@@ -191,6 +191,11 @@ def make_stale(home: Path, *, insecure: bool, chain: str = "connection-1") -> No
     store = secret_store(home, insecure=insecure)
     if store.get(f"{chain}/tokens") is None:
         return  # the two-entry scheme from before issue 15: the expiry is in the row only
+    _expire_pair(store, chain, now)
+
+
+def _expire_pair(store, chain: str, now: float) -> None:
+    """Commit the chain's pair again, expired 5 s before ``now`` and issued 605 s before."""
     from exactlink.adapters.exact.token_store import TokenPairStore
 
     pairs = TokenPairStore(store)
@@ -204,7 +209,6 @@ def make_team_stale(url: str, key: bytes | str, *, chain: str = "connection-1") 
     access token expired 5 s ago (issued 605 s ago), so the next run refreshes instead of
     sending a token Exact refuses (each refusal counts towards its error block, §5.1)."""
     from exactlink.adapters import crypto
-    from exactlink.adapters.exact.token_store import TokenPairStore
     from exactlink.adapters.store.postgres import open_database
     from exactlink.adapters.store.team_secrets import TeamSecretStore
 
@@ -216,10 +220,7 @@ def make_team_stale(url: str, key: bytes | str, *, chain: str = "connection-1") 
             (now - 5, now - 605),
         )
         raw = crypto.decode_key(key) if isinstance(key, str) else key
-        pairs = TokenPairStore(TeamSecretStore(db, raw))
-        pair = pairs.read(chain)
-        assert pair is not None
-        pairs.commit(chain, replace(pair, access_expires_at=now - 5, obtained_at=now - 605))
+        _expire_pair(TeamSecretStore(db, raw), chain, now)
     finally:
         db.close()
 

@@ -1,6 +1,6 @@
 """A D-Bus session and a gnome-keyring of one test alone (``private_keyring``), for tests that
-stop the keyring, or kill its clients with SIGKILL many times: whatever that does to
-gnome-keyring stays out of the keyring the rest of the suite shares."""
+stop the keyring, kill its clients with SIGKILL many times, or crowd it with 64 clients at once:
+whatever that does to gnome-keyring stays out of the keyring the rest of the suite shares."""
 
 from __future__ import annotations
 
