@@ -215,9 +215,10 @@ def remove_dead_temps(path: Path) -> None:
         names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".tmp")]
     except OSError:
         return
+    lockable = _can_lock()
     for name in names:
         leftover = path.parent / name
-        if _can_lock():
+        if lockable:
             _remove_unlocked(leftover)
         elif _regular_file_of_ours(leftover):
             with contextlib.suppress(OSError):  # still open by its writer: in use, not dead
