@@ -173,3 +173,23 @@ def test_opening_the_store_does_not_import_json(tmp_path, home_with_clients):
     code, output, modules = imported(tmp_path, ["portal", "list"], ["json"])
     assert code in (0, None) and "K" in output
     assert modules == set()
+
+
+READING = (
+    ("client", "list", "--json"),
+    ("client", "list"),
+    ("client", "show", "A"),
+    ("client", "export"),
+    ("portal", "list"),
+    ("portal", "show", "--json"),
+    ("log",),
+)
+
+
+@pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True)
+def test_reading_a_team_store_skips_psycopg(tmp_path, store_backend, home_with_clients):
+    """The commands that only read take the team store through libpq (postgres_reads.py);
+    a command that writes takes psycopg."""
+    for args in READING:
+        assert loaded(tmp_path, *args) == set(), args
+    assert "psycopg" in loaded(tmp_path, "client", "add", "C")

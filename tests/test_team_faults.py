@@ -42,11 +42,21 @@ def team_url(postgres_server_private, monkeypatch):
     return url
 
 
-def test_server_down_names_the_host_and_exits_8(cli, monkeypatch):
+# A command that only reads (libpq, postgres_reads.py) and one that writes (psycopg): both roads
+# to the team store report a fault alike.
+BOTH_ROADS = pytest.mark.parametrize(
+    "command",
+    [("portal", "list"), ("portal", "create", "Kantoor", "--email", "k@k.be")],
+    ids=["reads", "writes"],
+)
+
+
+@BOTH_ROADS
+def test_server_down_names_the_host_and_exits_8(cli, monkeypatch, command):
     port = free_port()
     monkeypatch.setenv("EXACTLINK_STORE", f"postgresql://anna@127.0.0.1:{port}/kantoor")
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
-    result = cli("--json", "portal", "list")
+    result = cli("--json", *command)
     assert result.exit_code == 8
     assert f"127.0.0.1:{port}/kantoor" in result.stderr
     assert "Hint:" in result.stderr and "Unexpected" not in result.stderr
@@ -54,7 +64,8 @@ def test_server_down_names_the_host_and_exits_8(cli, monkeypatch):
     assert PASSWORD not in result.stdout + result.stderr
 
 
-def test_wrong_password_and_missing_database(cli, postgres_server_private, monkeypatch):
+@BOTH_ROADS
+def test_wrong_password_and_missing_database(cli, postgres_server_private, monkeypatch, command):
     server = postgres_server_private
     server.execute(f"CREATE ROLE anna LOGIN PASSWORD 'right-{PASSWORD}'")
     hba = server.data / "pg_hba.conf"
@@ -67,19 +78,19 @@ def test_wrong_password_and_missing_database(cli, postgres_server_private, monke
     time.sleep(0.3)
     monkeypatch.setenv("EXACTLINK_STORE", server.dsn(user="anna"))
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
-    wrong = cli("portal", "list")
+    wrong = cli(*command)
     assert wrong.exit_code == 8
     assert "password authentication failed" in wrong.stderr
     assert "pgpass" in wrong.stderr
     assert PASSWORD not in wrong.stdout + wrong.stderr
 
     monkeypatch.setenv("EXACTLINK_STORE", server.dsn("no_such_db"))
-    missing = cli("portal", "list")
+    missing = cli(*command)
     assert missing.exit_code == 8
     assert "no_such_db" in missing.stderr and "does not exist" in missing.stderr
 
     monkeypatch.setenv("EXACTLINK_STORE", server.dsn())  # a database that is not a team store
-    foreign = cli("portal", "list")
+    foreign = cli(*command)
     assert foreign.exit_code == 1
     assert "not an exactlink team store" in foreign.stderr and "store init" in foreign.stderr
 

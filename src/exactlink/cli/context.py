@@ -54,6 +54,9 @@ class AppContext:
         self.lang = lang
         self.insecure_storage = insecure_storage
         self.extras: dict[str, Any] = {}
+        # Set by a command that only reads (``app_context(..., reads_only=True)``): a team
+        # store's reads then skip psycopg's import (adapters/store/postgres_reads.py).
+        self.reads_only = False
 
     @cached_property
     def out(self) -> Output:
@@ -88,7 +91,10 @@ class AppContext:
         # An empty state.db in a home whose config names a portal was cut to nothing: refused
         # (exit 11), not started afresh as if no portal had ever been made.
         return Store(
-            self.paths.db_file, self.store_url, in_use=lambda: bool(self.config.default_portal)
+            self.paths.db_file,
+            self.store_url,
+            in_use=lambda: bool(self.config.default_portal),
+            quick_reads=self.reads_only,
         )
 
     @cached_property
@@ -365,12 +371,16 @@ class AppContext:
             self.store.close()
 
 
-def app_context(typer_ctx: Any) -> AppContext:
+def app_context(typer_ctx: Any, *, reads_only: bool = False) -> AppContext:
     """The ``AppContext`` the root callback put on Click's context (``ctx.obj``).
 
     Commands take ``typer_ctx: typer.Context`` and call this: the context travels with the
     command invocation instead of living in a module global, so two invocations in one process
-    (tests, CliRunner) never share adapters.
+    (tests, CliRunner) never share adapters. A command that only reads the store says so
+    (``reads_only``): on a team store it then starts faster. Should it write after all, it
+    still works (the store turns to psycopg), only without that gain.
     """
     found = typer_ctx.find_object(AppContext)
-    return found if found is not None else AppContext()
+    ctx = found if found is not None else AppContext()
+    ctx.reads_only = ctx.reads_only or reads_only
+    return ctx

@@ -32,11 +32,18 @@ class Store:
     """The state database of one exactlink home."""
 
     def __init__(
-        self, path: Path, url: str | None = None, *, in_use: Callable[[], bool] | None = None
+        self,
+        path: Path,
+        url: str | None = None,
+        *,
+        in_use: Callable[[], bool] | None = None,
+        quick_reads: bool = False,
     ) -> None:
         self.path = path
         self.url = url or None
         self._in_use = in_use  # asked only of an empty file: has this home been used?
+        # A command that only reads: a team store's reads go through libpq (postgres_reads.py).
+        self.quick_reads = quick_reads
 
     @property
     def is_team(self) -> bool:
@@ -48,6 +55,8 @@ class Store:
         """Where the store is, for people: the file, or ``host:port/dbname`` (no password)."""
         if self.url is None:
             return str(self.path)
+        if "db" in self.__dict__:  # already open: no second parse (nor psycopg's import)
+            return str(self.db.location)  # type: ignore[attr-defined]
         from exactlink.adapters.store.postgres import location
 
         return location(self.url)
@@ -55,18 +64,14 @@ class Store:
     @cached_property
     def db(self) -> sqlite3.Connection:
         if self.url is not None:
-            try:
-                from exactlink.adapters.store.postgres import open_database
-            except ImportError as exc:
-                raise _db.StoreError(
-                    _("A team store needs psycopg, which is not installed ({error}).").format(
-                        error=exc
-                    ),
-                    hint=_("pip install 'exactlink[team]'"),
-                ) from None
-
             # The same sqlite3.Connection subset the repositories use (see postgres.py).
-            return cast("sqlite3.Connection", open_database(self.url))
+            if self.quick_reads:
+                from exactlink.adapters.store.postgres_reads import open_for_reads
+
+                quick = open_for_reads(self.url, open_team_database)
+                if quick is not None:
+                    return cast("sqlite3.Connection", quick)
+            return cast("sqlite3.Connection", open_team_database(self.url))
         return _db.connect(self.path, in_use=self._in_use)
 
     def schema_version(self) -> int:
@@ -140,3 +145,15 @@ class Store:
         from exactlink.adapters.store.divisions import DivisionRepository
 
         return DivisionRepository(self.db)
+
+
+def open_team_database(url: str) -> Any:
+    """A psycopg connection to the team store at ``url`` (postgres.py), its schema up to date."""
+    try:
+        from exactlink.adapters.store.postgres import open_database
+    except ImportError as exc:
+        raise _db.StoreError(
+            _("A team store needs psycopg, which is not installed ({error}).").format(error=exc),
+            hint=_("pip install 'exactlink[team]'"),
+        ) from None
+    return open_database(url)

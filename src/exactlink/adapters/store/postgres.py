@@ -22,7 +22,6 @@ database (``location``), and libpq's own error text never carries the password.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +31,6 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from exactlink.adapters.limits import DAY, env_seconds
 from exactlink.adapters.store.db import StoreError
 
 # Advisory locks (postgres_locks.py), importable from here as before.
@@ -40,33 +38,30 @@ from exactlink.adapters.store.postgres_locks import LOCK_NAMESPACE as LOCK_NAMES
 from exactlink.adapters.store.postgres_locks import MIGRATION_LOCK as MIGRATION_LOCK
 from exactlink.adapters.store.postgres_locks import TOKEN_LOCK_NAMESPACE as TOKEN_LOCK_NAMESPACE
 from exactlink.adapters.store.postgres_locks import WRITE_LOCK as WRITE_LOCK
+from exactlink.adapters.store.postgres_shared import (
+    CONNECT_TIMEOUT,
+    cancelled,
+    first_line,
+    location_of,
+    row_class,
+    statement_timeout,
+    translate,
+    unavailable,
+)
+from exactlink.adapters.store.postgres_shared import StoreUnavailable as StoreUnavailable
 from exactlink.i18n import _
 
 # Tables whose INSERT gives ``lastrowid`` (an identity column ``id``).
 _ID_TABLES = frozenset({"portals", "clients", "connections", "exact_errors", "events"})
-
-DEFAULT_STATEMENT_TIMEOUT = 60.0
-CONNECT_TIMEOUT = 10
-
-
-class StoreUnavailable(StoreError):
-    """The team store's server cannot be reached, or refused the login (exit 8)."""
-
-    exit_code = 8
-    code = "store_unavailable"
 
 
 def location(url: str) -> str:
     """``host:port/dbname`` of a libpq URL or keyword string, PG* variables filled in: what
     messages and ``store status`` show (never the user's password)."""
     try:
-        params = psycopg.conninfo.conninfo_to_dict(url)
+        return location_of(psycopg.conninfo.conninfo_to_dict(url))
     except psycopg.ProgrammingError:
         return "?"
-    host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
-    port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
-    dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or "")
-    return f"{host}:{port}/{dbname}"
 
 
 def has_password(url: str) -> bool:
@@ -75,34 +70,6 @@ def has_password(url: str) -> bool:
         return bool(psycopg.conninfo.conninfo_to_dict(url).get("password"))
     except psycopg.ProgrammingError:
         return False
-
-
-_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
-
-
-# SQLite's JSON accessor on the TEXT ``details`` column, as PostgreSQL's.
-_JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?), '\$\.(\w+)'\)")
-
-
-@functools.lru_cache(maxsize=512)
-def translate(sql: str) -> str:
-    """SQLite's ``?`` / ``:name`` parameters as psycopg's ``%s`` / ``%(name)s`` (quotes kept),
-    and SQLite's ``json_extract(col, '$.key')`` as ``(col::json ->> 'key')``."""
-    sql = _JSON_EXTRACT.sub(r"(\1::json ->> '\2')", sql)
-
-    def swap(match: re.Match[str]) -> str:
-        text = match.group(0)
-        if text == "?":
-            return "%s"
-        if text == "%":
-            return "%%"
-        if match.group(1):
-            return f"%({match.group(1)})s"
-        if text[0] in "'\"":
-            return text.replace("%", "%%")  # psycopg reads % everywhere, literals included
-        return text
-
-    return _TOKEN.sub(swap, sql)
 
 
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
@@ -114,31 +81,11 @@ def _returning_id(sql: str) -> bool:
     return bool(found and found.group(1).lower() in _ID_TABLES and "RETURNING" not in sql.upper())
 
 
-class Row(tuple):  # type: ignore[type-arg]
-    """A row read by index (``row[0]``) or by column name (``row["name"]``), like sqlite3.Row."""
-
-    __slots__ = ()
-    _index: dict[str, int]
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._index[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._index)
-
-
-@functools.lru_cache(maxsize=256)
-def _row_class(names: tuple[str, ...]) -> type[Row]:
-    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
-
-
 def _row_factory(cursor: Any) -> Any:
     description = cursor.description
     if description is None:
         return tuple
-    cls = _row_class(tuple(column.name for column in description))
+    cls = row_class(tuple(column.name for column in description))
     return cls
 
 
@@ -248,15 +195,7 @@ class PostgresDatabase:
         except (pg_errors.IntegrityError, pg_errors.ProgrammingError, LockTimeout):
             raise  # our own SQL or a constraint: a bug report is the right answer
         except pg_errors.QueryCanceled as exc:
-            raise StoreError(
-                _("The team store {where} cancelled a statement: {error}").format(
-                    where=self.location, error=first_line(exc)
-                ),
-                hint=_(
-                    "The server was too slow or busy (statement timeout); try again, or raise "
-                    "EXACTLINK_STORE_STATEMENT_TIMEOUT."
-                ),
-            ) from None
+            raise cancelled(self.location, exc) from None
         except psycopg.OperationalError as exc:
             raise unavailable(self.location, exc) from None
         except psycopg.Error as exc:
@@ -270,34 +209,6 @@ class PostgresDatabase:
 
 class LockTimeout(TimeoutError):
     """An advisory lock was not granted within its timeout."""
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def unavailable(where: str, exc: BaseException) -> StoreUnavailable:
-    """The server down, unreachable, restarting, or refusing the login, as one clear error."""
-    detail = first_line(exc)
-    if "password authentication failed" in detail or "no password supplied" in detail:
-        hint = _(
-            "Check the password in ~/.pgpass (or PGPASSFILE/PGPASSWORD) for this server and user."
-        )
-    elif "does not exist" in detail:
-        hint = _("Check the database name in the URL, or ask the firm's administrator.")
-    else:
-        hint = _("Check that the server runs and this computer can reach it, then try again.")
-    return StoreUnavailable(
-        _("The team store {where} is not available: {error}").format(where=where, error=detail),
-        hint=hint,
-    )
-
-
-def statement_timeout() -> float:
-    """``EXACTLINK_STORE_STATEMENT_TIMEOUT`` seconds (1 to a day; 0, which PostgreSQL reads as
-    "no limit", is refused like nan or inf), else 60."""
-    return env_seconds("EXACTLINK_STORE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT, 1.0, DAY)
 
 
 def open_database(url: str, *, migrate: bool = True) -> PostgresDatabase:

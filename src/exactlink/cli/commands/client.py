@@ -270,7 +270,7 @@ def client_export(
     from exactlink.i18n import _
     from exactlink.services import exporting
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     portal = ctx.portal()
     if delimiter is not None:
         separator = exporting.DELIMITERS[delimiter.value]
@@ -316,7 +316,7 @@ def client_list(
     from exactlink.cli.context import app_context
     from exactlink.services.clients import iter_clients, list_clients
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     wanted = status.value if status else None
     if ctx.json:
         clients = list_clients(ctx.store, ctx.portal(), status=wanted)
@@ -348,7 +348,7 @@ def client_show(
     from exactlink.cli.context import app_context
     from exactlink.services.clients import get_client, pending_hint
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     portal = ctx.portal()
     client = get_client(ctx.store, portal, name)
     if ctx.json:

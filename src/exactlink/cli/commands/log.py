@@ -22,7 +22,7 @@ def log(
     """
     from exactlink.cli.context import app_context
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     portal = ctx.portal_name
     events = ctx.store.events.list(portal=portal, client=client, limit=limit)
     if ctx.json:

@@ -80,7 +80,7 @@ def portal_list(typer_ctx: typer.Context) -> None:
     from exactlink.i18n import _
     from exactlink.services.portals import list_portals
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     portals = list_portals(ctx.store, ctx.config)
     if ctx.json:
         ctx.out.json([p.to_dict() for p in portals])
@@ -119,7 +119,7 @@ def portal_show(
     from exactlink.i18n import _, label, local_time
     from exactlink.services.portals import show_portal
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     overview = show_portal(ctx.store, ctx.config, ctx.portal(name))
     if ctx.json:
         ctx.out.json(overview.to_dict())

@@ -1,0 +1,310 @@
+"""libpq itself, through ctypes: the few calls a team store's quick reads need.
+
+Why: importing psycopg costs more than the rest of a command (1.6 × ``python -c "import typer"``,
+benchmarks/README.md), and a command that only reads (``client list``) needs none of its Python
+layer. The library loaded here is the libpq that psycopg_binary ships, the very library psycopg
+runs on, so every libpq setting (``PG*`` variables, ``~/.pgpass``, service files, ``sslmode``)
+applies exactly as it does there. When psycopg would run on another libpq (``psycopg_c``, the
+pure-Python build, ``PSYCOPG_IMPL``), ``load()`` finds nothing and psycopg does all the work.
+
+Only what the store's reads need is here: a blocking connect, one statement at a time with
+text parameters, text results of the types the store's tables use (integers, text, double
+precision, boolean). Anything else raises ``Unsupported``; the caller (postgres_reads.py) then
+hands the work to psycopg, which answers as it always does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import glob
+import os
+from collections.abc import Callable, Sequence
+from importlib.util import find_spec
+from typing import Any
+
+_VOID = ctypes.c_void_p
+_STR = ctypes.c_char_p
+_INT = ctypes.c_int
+
+CONNECTION_OK = 0
+PGRES_COMMAND_OK = 1
+PGRES_TUPLES_OK = 2
+PG_DIAG_SQLSTATE = ord("C")
+
+BOOL, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 20, 21, 23, 25, 26, 700, 701
+VARCHAR, NAME, BPCHAR = 1043, 19, 1042
+INT8_RANGE = range(-(2**63), 2**63)
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8")
+
+
+def _bool(value: bytes) -> bool:
+    return value == b"t"
+
+
+# Text results as psycopg's own loaders read them, by type OID.
+_LOADERS: dict[int, Callable[[bytes], Any]] = {
+    BOOL: _bool,
+    INT2: int,
+    INT4: int,
+    INT8: int,
+    OID: int,
+    FLOAT4: float,
+    FLOAT8: float,
+    TEXT: _text,
+    VARCHAR: _text,
+    NAME: _text,
+    BPCHAR: _text,
+}
+
+
+class Unsupported(Exception):
+    """Something only psycopg does here: a value or a result type this module does not read."""
+
+
+class ServerError(Exception):
+    """The server refused a statement (``sqlstate``), or the connection broke (``None``)."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class ConnectFailed(Exception):
+    """libpq could not connect; the message is libpq's (it never holds the password)."""
+
+
+def _library_path() -> str | None:
+    """The libpq psycopg_binary ships, when psycopg would run on psycopg_binary."""
+    if os.environ.get("PSYCOPG_IMPL", "binary").lower() != "binary":
+        return None
+    if find_spec("psycopg_c") is not None:  # psycopg prefers it: it runs on the system's libpq
+        return None
+    spec = find_spec("psycopg_binary")
+    if spec is None or not spec.origin:
+        return None
+    package = os.path.dirname(spec.origin)
+    # Linux and Windows wheels keep the libraries beside the package, macOS wheels inside it.
+    for pattern in ("psycopg_binary.libs/libpq*", ".dylibs/libpq*"):
+        base = os.path.dirname(package) if pattern.startswith("psycopg_binary") else package
+        found = sorted(glob.glob(os.path.join(base, pattern)))
+        if found:
+            return found[0]
+    return None
+
+
+class LibPQ:
+    """The loaded library with the prototypes this module calls."""
+
+    def __init__(self, path: str) -> None:
+        lib = ctypes.CDLL(path)
+        signatures: dict[str, tuple[Any, list[Any]]] = {
+            "PQconnectdbParams": (_VOID, [ctypes.POINTER(_STR), ctypes.POINTER(_STR), _INT]),
+            "PQstatus": (_INT, [_VOID]),
+            "PQerrorMessage": (_STR, [_VOID]),
+            "PQfinish": (None, [_VOID]),
+            "PQexec": (_VOID, [_VOID, _STR]),
+            "PQexecParams": (
+                _VOID,
+                [
+                    _VOID,
+                    _STR,
+                    _INT,
+                    ctypes.POINTER(ctypes.c_uint),
+                    ctypes.POINTER(_STR),
+                    _VOID,
+                    _VOID,
+                    _INT,
+                ],
+            ),
+            "PQresultStatus": (_INT, [_VOID]),
+            "PQresultErrorMessage": (_STR, [_VOID]),
+            "PQresultErrorField": (_STR, [_VOID, _INT]),
+            "PQntuples": (_INT, [_VOID]),
+            "PQnfields": (_INT, [_VOID]),
+            "PQfname": (_STR, [_VOID, _INT]),
+            "PQftype": (ctypes.c_uint, [_VOID, _INT]),
+            "PQclear": (None, [_VOID]),
+            "PQconninfoParse": (_VOID, [_STR, ctypes.POINTER(_VOID)]),
+            "PQconninfoFree": (None, [_VOID]),
+            "PQfreemem": (None, [_VOID]),
+        }
+        for name, (restype, argtypes) in signatures.items():
+            function = getattr(lib, name)
+            function.restype = restype
+            function.argtypes = argtypes
+        # Called once a cell: without argtypes ctypes converts nothing, which halves the cost of
+        # reading 10,000 cells. So they take the result as a c_void_p and plain ints.
+        self.getvalue = lib["PQgetvalue"]
+        self.getvalue.restype = _STR
+        self.getisnull = lib["PQgetisnull"]
+        self.getisnull.restype = _INT
+        self.lib = lib
+
+    def parse(self, conninfo: str) -> dict[str, str] | None:
+        """The settings a URL or keyword string gives (``conninfo_to_dict``), None if invalid."""
+        error = _VOID()
+        options = self.lib.PQconninfoParse(conninfo.encode("utf-8"), ctypes.byref(error))
+        if not options:
+            if error.value:
+                self.lib.PQfreemem(error)
+            return None
+        try:
+            found: dict[str, str] = {}
+            entry = ctypes.cast(options, ctypes.POINTER(_ConninfoOption))
+            index = 0
+            while entry[index].keyword:
+                if entry[index].val is not None:
+                    found[entry[index].keyword.decode()] = entry[index].val.decode("utf-8")
+                index += 1
+            return found
+        finally:
+            self.lib.PQconninfoFree(options)
+
+    def connect(self, conninfo: str, settings: dict[str, str]) -> Connection:
+        """A connection; ``settings`` win over the same settings in ``conninfo``."""
+        keywords = [b"dbname", *(k.encode() for k in settings), None]
+        values = [conninfo.encode("utf-8"), *(v.encode() for v in settings.values()), None]
+        conn = self.lib.PQconnectdbParams(
+            (_STR * len(keywords))(*keywords), (_STR * len(values))(*values), 1
+        )
+        if not conn:
+            raise ConnectFailed("out of memory")
+        if self.lib.PQstatus(conn) != CONNECTION_OK:
+            message = _decode(self.lib.PQerrorMessage(conn))
+            self.lib.PQfinish(conn)
+            raise ConnectFailed(message)
+        return Connection(self, conn)
+
+
+class _ConninfoOption(ctypes.Structure):
+    _fields_ = [
+        ("keyword", _STR),
+        ("envvar", _STR),
+        ("compiled", _STR),
+        ("val", _STR),
+        ("label", _STR),
+        ("dispchar", _STR),
+        ("dispsize", _INT),
+    ]
+
+
+def _decode(message: bytes | None) -> str:
+    return (message or b"").decode("utf-8", "replace").strip()
+
+
+def _parameter(value: Any) -> tuple[int, bytes | None]:
+    """(type OID, text) of one parameter, as psycopg sends it (a str's type left to the
+    server, as psycopg does)."""
+    if value is None:
+        return 0, None
+    if isinstance(value, bool):
+        return BOOL, b"t" if value else b"f"
+    if isinstance(value, int):
+        if value not in INT8_RANGE:
+            raise Unsupported("an integer beyond bigint")
+        return INT8, str(value).encode()
+    if isinstance(value, float):
+        return FLOAT8, repr(value).encode()
+    if isinstance(value, str):
+        if "\0" in value:
+            raise Unsupported("a NUL character")
+        return 0, value.encode("utf-8")
+    raise Unsupported(type(value).__name__)
+
+
+class Connection:
+    """One libpq connection (blocking; one statement at a time)."""
+
+    def __init__(self, libpq: LibPQ, conn: int) -> None:
+        self._libpq = libpq
+        self._lib = libpq.lib
+        self._conn: int | None = conn
+
+    def run(self, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
+        """Statements without parameters, several in one round trip: the last one's
+        (column names, rows)."""
+        return self._result(self._lib.PQexec(self._handle, sql.encode("utf-8")))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple]]:
+        """(column names, rows) of one statement with ``$n`` parameters."""
+        types, texts = zip(*map(_parameter, params), strict=True) if params else ((), ())
+        count = len(types)
+        result = self._lib.PQexecParams(
+            self._handle,
+            sql.encode("utf-8"),
+            count,
+            (ctypes.c_uint * count)(*types),
+            (_STR * count)(*texts),
+            None,
+            None,
+            0,
+        )
+        return self._result(result)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._lib.PQfinish(self._conn)
+            self._conn = None
+
+    @property
+    def _handle(self) -> int:
+        if self._conn is None:
+            raise ServerError("the connection is closed", None)
+        return self._conn
+
+    def _result(self, result: int | None) -> tuple[tuple[str, ...], list[tuple]]:
+        lib = self._lib
+        if not result:
+            raise ServerError(_decode(lib.PQerrorMessage(self._handle)), None)
+        try:
+            status = lib.PQresultStatus(result)
+            if status not in (PGRES_COMMAND_OK, PGRES_TUPLES_OK):
+                sqlstate = lib.PQresultErrorField(result, PG_DIAG_SQLSTATE)
+                raise ServerError(
+                    _decode(lib.PQresultErrorMessage(result)),
+                    sqlstate.decode() if sqlstate else None,
+                )
+            return _rows(self._libpq, result)
+        finally:
+            lib.PQclear(result)
+
+
+def _rows(libpq: LibPQ, result: int) -> tuple[tuple[str, ...], list[tuple]]:
+    lib = libpq.lib
+    fields = range(lib.PQnfields(result))
+    names = tuple(lib.PQfname(result, j).decode("utf-8") for j in fields)
+    loaders = []
+    for j in fields:
+        loader = _LOADERS.get(lib.PQftype(result, j))
+        if loader is None:
+            raise Unsupported(f"type {lib.PQftype(result, j)}")
+        loaders.append((j, loader))
+    value, isnull, handle = libpq.getvalue, libpq.getisnull, ctypes.c_void_p(result)
+    rows = []
+    try:
+        for i in range(lib.PQntuples(result)):
+            row = []
+            for j, load in loaders:
+                cell = value(handle, i, j)
+                # libpq gives b"" for NULL: ask whether it is NULL only then.
+                row.append(load(cell) if cell or not isnull(handle, i, j) else None)
+            rows.append(tuple(row))
+    except UnicodeDecodeError:
+        raise Unsupported("text that is not UTF-8") from None
+    return names, rows
+
+
+@functools.cache
+def load() -> LibPQ | None:
+    """psycopg_binary's libpq, loaded once; None when it is not there or will not load."""
+    path = _library_path()
+    if path is None:
+        return None
+    try:
+        return LibPQ(path)
+    except (OSError, AttributeError):  # not loadable here, or a libpq too old for a call
+        return None
