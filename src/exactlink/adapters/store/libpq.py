@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import glob
 import os
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
@@ -37,17 +36,11 @@ VARCHAR, NAME, BPCHAR = 1043, 19, 1042
 INT8_RANGE = range(-(2**63), 2**63)
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8")
-
-
-def _bool(value: bytes) -> bool:
-    return value == b"t"
-
-
-# Text results as psycopg's own loaders read them, by type OID.
+# Text results as psycopg's own loaders read them, by type OID (C functions: no Python frame a
+# cell; ``bytes.decode`` reads UTF-8).
+_text = bytes.decode
 _LOADERS: dict[int, Callable[[bytes], Any]] = {
-    BOOL: _bool,
+    BOOL: b"t".__eq__,
     INT2: int,
     INT4: int,
     INT8: int,
@@ -88,11 +81,14 @@ def _library_path() -> str | None:
         return None
     package = os.path.dirname(spec.origin)
     # Linux and Windows wheels keep the libraries beside the package, macOS wheels inside it.
-    for pattern in ("psycopg_binary.libs/libpq*", ".dylibs/libpq*"):
-        base = os.path.dirname(package) if pattern.startswith("psycopg_binary") else package
-        found = sorted(glob.glob(os.path.join(base, pattern)))
+    for folder in (os.path.join(os.path.dirname(package), "psycopg_binary.libs"),
+                   os.path.join(package, ".dylibs")):  # fmt: skip
+        try:
+            found = sorted(name for name in os.listdir(folder) if name.startswith("libpq"))
+        except OSError:
+            continue
         if found:
-            return found[0]
+            return os.path.join(folder, found[0])
     return None
 
 
@@ -284,15 +280,19 @@ def _rows(libpq: LibPQ, result: int) -> tuple[tuple[str, ...], list[tuple]]:
             raise Unsupported(f"type {lib.PQftype(result, j)}")
         loaders.append((j, loader))
     value, isnull, handle = libpq.getvalue, libpq.getisnull, ctypes.c_void_p(result)
-    rows = []
     try:
-        for i in range(lib.PQntuples(result)):
-            row = []
-            for j, load in loaders:
-                cell = value(handle, i, j)
-                # libpq gives b"" for NULL: ask whether it is NULL only then.
-                row.append(load(cell) if cell or not isnull(handle, i, j) else None)
-            rows.append(tuple(row))
+        # libpq gives b"" for NULL: ask whether it is NULL only then.
+        rows = [
+            tuple(
+                [
+                    load(cell)
+                    if (cell := value(handle, i, j)) or not isnull(handle, i, j)
+                    else None
+                    for j, load in loaders
+                ]
+            )
+            for i in range(lib.PQntuples(result))
+        ]
     except UnicodeDecodeError:
         raise Unsupported("text that is not UTF-8") from None
     return names, rows
