@@ -6,6 +6,7 @@ timeout, a connection lost during a token refresh. Each gives a clear message na
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -149,6 +150,42 @@ def test_a_killed_connection_mid_import_writes_nothing(cli, team_url, tmp_path):
     again = cli("client", "import", str(tmp_path / "big.csv"))
     assert again.exit_code == 0, again.stderr
     assert execute(team_url, "SELECT COUNT(*) FROM clients") == [(2000,)]
+
+
+def test_ctrl_c_stops_a_read_that_waits_on_the_server(team_url):
+    """`portal list` reads through libpq (postgres_reads.py); while the server keeps it waiting
+    (another session locks the table), Ctrl-C ends it at once: exit 130, one line."""
+    import psycopg
+
+    with psycopg.connect(team_url) as holder:
+        holder.execute("LOCK TABLE portals IN ACCESS EXCLUSIVE MODE")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exactlink", "portal", "list"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
+        deadline, waiting = time.monotonic() + 60, []
+        while time.monotonic() < deadline and proc.poll() is None:
+            waiting = execute(
+                team_url,
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'exactlink'"
+                " AND wait_event_type = 'Lock'",
+            )
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the read never waited on the lock"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        _out, err = proc.communicate()
+        assert code == 130, err
+        assert time.monotonic() - started < 5
+        assert "Interrupted" in err and "Traceback" not in err
+        holder.rollback()
+    assert execute(team_url, "SELECT COUNT(*) FROM portals") == [(0,)]
 
 
 def test_a_statement_timeout_is_a_clear_error(team_url, tmp_path):

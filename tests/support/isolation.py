@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -29,6 +30,11 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("EXACTLINK_LANG", "en")
     for name in ("EXACTLINK_DEBUG_HTTP", "LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(name, raising=False)
+    # Never the developer's team store, nor their libpq settings (PGHOST, PGPASSWORD, a
+    # service file...): a test that wants one sets it.
+    for name in list(os.environ):
+        if name.startswith(("EXACTLINK_STORE", "PG", "PSYCOPG_")):
+            monkeypatch.delenv(name)
     # Loopback only: anything else goes nowhere, whatever proxy the machine has.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)

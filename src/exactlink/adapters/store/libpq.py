@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import select
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from typing import Any
@@ -30,6 +31,7 @@ CONNECTION_OK = 0
 PGRES_COMMAND_OK = 1
 PGRES_TUPLES_OK = 2
 PG_DIAG_SQLSTATE = ord("C")
+_DONE = (PGRES_COMMAND_OK, PGRES_TUPLES_OK)
 
 BOOL, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 20, 21, 23, 25, 26, 700, 701
 VARCHAR, NAME, BPCHAR = 1043, 19, 1042
@@ -102,9 +104,17 @@ class LibPQ:
             "PQstatus": (_INT, [_VOID]),
             "PQerrorMessage": (_STR, [_VOID]),
             "PQfinish": (None, [_VOID]),
-            "PQexec": (_VOID, [_VOID, _STR]),
-            "PQexecParams": (
-                _VOID,
+            "PQresultStatus": (_INT, [_VOID]),
+            "PQresultErrorMessage": (_STR, [_VOID]),
+            "PQresultErrorField": (_STR, [_VOID, _INT]),
+            "PQntuples": (_INT, [_VOID]),
+            "PQnfields": (_INT, [_VOID]),
+            "PQfname": (_STR, [_VOID, _INT]),
+            "PQftype": (ctypes.c_uint, [_VOID, _INT]),
+            "PQclear": (None, [_VOID]),
+            "PQsendQuery": (_INT, [_VOID, _STR]),
+            "PQsendQueryParams": (
+                _INT,
                 [
                     _VOID,
                     _STR,
@@ -116,14 +126,10 @@ class LibPQ:
                     _INT,
                 ],
             ),
-            "PQresultStatus": (_INT, [_VOID]),
-            "PQresultErrorMessage": (_STR, [_VOID]),
-            "PQresultErrorField": (_STR, [_VOID, _INT]),
-            "PQntuples": (_INT, [_VOID]),
-            "PQnfields": (_INT, [_VOID]),
-            "PQfname": (_STR, [_VOID, _INT]),
-            "PQftype": (ctypes.c_uint, [_VOID, _INT]),
-            "PQclear": (None, [_VOID]),
+            "PQsocket": (_INT, [_VOID]),
+            "PQconsumeInput": (_INT, [_VOID]),
+            "PQisBusy": (_INT, [_VOID]),
+            "PQgetResult": (_VOID, [_VOID]),
             "PQconninfoParse": (_VOID, [_STR, ctypes.POINTER(_VOID)]),
             "PQconninfoFree": (None, [_VOID]),
             "PQfreemem": (None, [_VOID]),
@@ -213,7 +219,8 @@ def _parameter(value: Any) -> tuple[int, bytes | None]:
 
 
 class Connection:
-    """One libpq connection (blocking; one statement at a time)."""
+    """One libpq connection, one statement at a time. A statement's answer is awaited in
+    ``select``, not inside libpq, so Ctrl-C stops a read that waits on the server."""
 
     def __init__(self, libpq: LibPQ, conn: int) -> None:
         self._libpq = libpq
@@ -223,14 +230,15 @@ class Connection:
     def run(self, sql: str) -> tuple[tuple[str, ...], list[tuple]]:
         """Statements without parameters, several in one round trip: the last one's
         (column names, rows)."""
-        return self._result(self._lib.PQexec(self._handle, sql.encode("utf-8")))
+        conn = self._handle
+        return self._answer(conn, self._lib.PQsendQuery(conn, sql.encode("utf-8")))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[tuple[str, ...], list[tuple]]:
         """(column names, rows) of one statement with ``$n`` parameters."""
         types, texts = zip(*map(_parameter, params), strict=True) if params else ((), ())
-        count = len(types)
-        result = self._lib.PQexecParams(
-            self._handle,
+        count, conn = len(types), self._handle
+        sent = self._lib.PQsendQueryParams(
+            conn,
             sql.encode("utf-8"),
             count,
             (ctypes.c_uint * count)(*types),
@@ -239,7 +247,7 @@ class Connection:
             None,
             0,
         )
-        return self._result(result)
+        return self._answer(conn, sent)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -252,13 +260,18 @@ class Connection:
             raise ServerError("the connection is closed", None)
         return self._conn
 
-    def _result(self, result: int | None) -> tuple[tuple[str, ...], list[tuple]]:
+    def _answer(self, conn: int, sent: int) -> tuple[tuple[str, ...], list[tuple]]:
+        """The (column names, rows) of what was just sent, or its error as ``ServerError``."""
         lib = self._lib
-        if not result:
-            raise ServerError(_decode(lib.PQerrorMessage(self._handle)), None)
         try:
-            status = lib.PQresultStatus(result)
-            if status not in (PGRES_COMMAND_OK, PGRES_TUPLES_OK):
+            result = self._collect(conn) if sent else None
+        except BaseException:  # Ctrl-C in select: the statement is still running; end it
+            self.close()
+            raise
+        if not result:
+            raise ServerError(_decode(lib.PQerrorMessage(conn)), None)
+        try:
+            if lib.PQresultStatus(result) not in _DONE:
                 sqlstate = lib.PQresultErrorField(result, PG_DIAG_SQLSTATE)
                 raise ServerError(
                     _decode(lib.PQresultErrorMessage(result)),
@@ -267,6 +280,29 @@ class Connection:
             return _rows(self._libpq, result)
         finally:
             lib.PQclear(result)
+
+    def _collect(self, conn: int) -> int | None:
+        """The results of the statements sent, waiting in ``select`` while libpq is busy: the
+        first error among them, else the last. None when the connection broke."""
+        lib = self._lib
+        socket = lib.PQsocket(conn)
+        chosen = None
+        while True:
+            while lib.PQisBusy(conn):
+                select.select([socket], [], [])
+                if not lib.PQconsumeInput(conn):
+                    if chosen:
+                        lib.PQclear(chosen)
+                    return None
+            result = lib.PQgetResult(conn)
+            if not result:
+                return chosen
+            if chosen and lib.PQresultStatus(chosen) not in _DONE:
+                lib.PQclear(result)  # an error came first: that is the answer
+            else:
+                if chosen:
+                    lib.PQclear(chosen)
+                chosen = result
 
 
 def _rows(libpq: LibPQ, result: int) -> tuple[tuple[str, ...], list[tuple]]:
