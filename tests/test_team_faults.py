@@ -402,6 +402,8 @@ def test_tls_verify_full(cli, postgres_server_private, monkeypatch, tmp_path):
     assert cli("portal", "create", "K", "--email", "k@k.be").exit_code == 0
     used = execute(tls, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
     assert used == [(True,)]
+    listed = cli("--json", "portal", "list")  # a read: libpq's road, verify-full as well
+    assert listed.exit_code == 0 and [p["name"] for p in listed.json()] == ["K"]
 
     monkeypatch.setenv("EXACTLINK_STORE", url + f"&sslmode=verify-full&sslrootcert={other}")
     refused = cli("portal", "list")

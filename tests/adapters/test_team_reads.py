@@ -126,6 +126,10 @@ def test_parameters_and_values_round_trip_as_in_psycopg(team_url):
         assert row["big"] == 2**62 and row["real"] == 0.1 and row["yes"] is True
         assert row["text"] == "é 'quoted' \\ %s" and row["same"] is True
         assert row["nothing"] is None and row["literal"] == "50% ?"
+        described = quick.db.execute(sql, params).description
+        assert [column[0] for column in described] == [
+            column[0] for column in full.db.execute(sql, params)._cursor.description
+        ]
         named = quick.db.execute("SELECT CAST(:n AS INTEGER) * 2, :n = '21'", {"n": 21})
         assert tuple(named.fetchone()) == (42, True)
         assert quick.db.reads_through_libpq

@@ -61,6 +61,8 @@ class QuickCursor:
         cls = row_class(names)
         self.rowcount = len(rows)
         self._rows = iter([cls(row) for row in rows])
+        # DB-API's column descriptions: the name first, the rest unknown (as sqlite3 gives).
+        self.description = tuple((name, *(None,) * 6) for name in names) or None
 
     def fetchone(self) -> Any:
         return next(self._rows, None)
