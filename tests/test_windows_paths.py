@@ -78,6 +78,8 @@ GUARD_POINTS = {
     ("exactlink.adapters.store.events", "_os_user"): {"os.getuid", "import pwd"},
     ("exactlink.adapters.exact.token_rescue", "runtime_folder"): {"os.geteuid"},
     ("exactlink.cli.receive", "_read_line"): {"import select"},
+    # No guard needed: it selects on libpq's socket, and Windows' select takes sockets.
+    ("exactlink.adapters.store.libpq", "<module>"): {"import select"},
 }
 
 
