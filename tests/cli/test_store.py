@@ -60,6 +60,7 @@ def test_init_prints_the_key_once_and_a_colleague_joins_with_it(cli, team):
     assert status["backend"] == "postgresql"
     assert status["key_fingerprint"] == fingerprint and status["key_matches"] is True
     assert status["schema_version"] >= 1
+    assert status["quick_reads"] is True  # psycopg[binary], as the test extras install it
     assert "@" not in status["location"] and status["location"].endswith("/postgres")
     assert {m["os_user"] for m in status["members"]}
     log = cli("log", "--json", env=in_home(bram)).json()

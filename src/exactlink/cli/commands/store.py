@@ -171,6 +171,11 @@ def store_status(typer_ctx: typer.Context) -> None:
         except ExactlinkError:
             key = None
         data.update(team_store.status(store.db, key))
+        from exactlink.adapters.store import libpq
+
+        # The commands that only read skip psycopg's import when psycopg_binary's libpq is
+        # here (docs/team.md): support asks this when `client list` is slow on one computer.
+        data["quick_reads"] = libpq.load() is not None
     if ctx.json:
         ctx.out.json(data)
         return
@@ -188,12 +193,14 @@ def store_status(typer_ctx: typer.Context) -> None:
         "key_fingerprint": _("key fingerprint"),
         "key_matches": _("key matches"),
         "secrets": _("secrets"),
+        "quick_reads": _("quick reads (libpq)"),
     }
     shown = {
         name: local_time(value) if name.endswith("_at") else value for name, value in data.items()
     }
-    if "key_matches" in shown:
-        shown["key_matches"] = _("yes") if shown["key_matches"] else _("no")
+    for name in ("key_matches", "quick_reads"):
+        if name in shown:
+            shown[name] = _("yes") if shown[name] else _("no")
     ctx.out.fields([(titles.get(name, name.replace("_", " ")), v) for name, v in shown.items()])
     if members:
         ctx.out.table(
