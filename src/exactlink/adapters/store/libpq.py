@@ -7,9 +7,10 @@ runs on, so every libpq setting (``PG*`` variables, ``~/.pgpass``, service files
 applies exactly as it does there. When psycopg would run on another libpq (``psycopg_c``, the
 pure-Python build, ``PSYCOPG_IMPL``), ``load()`` finds nothing and psycopg does all the work.
 
-Only what the store's reads need is here: a blocking connect, one statement at a time with
-text parameters, text results of the types the store's tables use (integers, text, double
-precision, boolean). Anything else raises ``Unsupported``; the caller (postgres_reads.py) then
+Only what the store's reads need is here: a blocking connect (``connect_timeout`` bounds it),
+one statement at a time with text parameters, awaited in ``select`` so that Ctrl-C stops it,
+and text results of the types the store's tables use (integers, text, double precision,
+boolean). Anything else raises ``Unsupported``; the caller (postgres_reads.py) then
 hands the work to psycopg, which answers as it always does.
 """
 
