@@ -75,10 +75,11 @@ class ConnectFailed(Exception):
 
 def _library_path() -> str | None:
     """The libpq psycopg_binary ships, when psycopg would run on psycopg_binary."""
-    if os.environ.get("PSYCOPG_IMPL", "binary").lower() != "binary":
+    chosen = os.environ.get("PSYCOPG_IMPL", "").lower()
+    if chosen not in ("", "binary"):
         return None
-    if find_spec("psycopg_c") is not None:  # psycopg prefers it: it runs on the system's libpq
-        return None
+    if not chosen and find_spec("psycopg_c") is not None:
+        return None  # psycopg prefers psycopg_c, which runs on the system's libpq
     spec = find_spec("psycopg_binary")
     if spec is None or not spec.origin:
         return None
