@@ -311,3 +311,22 @@ def test_psycopg_binarys_libpq_is_found():
         "sslmode": "verify-full",
     }  # fmt: skip
     assert found.parse("postgresql://bad url") is None
+
+
+def test_server_notices_stay_off_stderr(team_url, capfd):
+    """libpq prints a server's NOTICE on stderr unless told otherwise; psycopg drops them."""
+    from exactlink.adapters.store.postgres import open_database
+
+    db = open_database(team_url)
+    db.run_script(
+        "CREATE FUNCTION noisy() RETURNS int LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE NOTICE 'a noisy notice'; RETURN 1; END $$;"
+    )
+    db.close()
+    quick = store(team_url, quick=True)
+    try:
+        assert quick.db.execute("SELECT noisy()").fetchone()[0] == 1
+        assert quick.db.reads_through_libpq
+    finally:
+        quick.close()
+    assert "noisy" not in capfd.readouterr().err

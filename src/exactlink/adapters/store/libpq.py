@@ -38,6 +38,9 @@ BOOL, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 20, 21, 23, 25, 26, 700,
 VARCHAR, NAME, BPCHAR = 1043, 19, 1042
 INT8_RANGE = range(-(2**63), 2**63)
 
+_NOTICE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_IGNORE_NOTICE = _NOTICE(lambda _arg, _message: None)
+
 
 # Text results as psycopg's own loaders read them, by type OID (C functions: no Python frame a
 # cell; ``bytes.decode`` reads UTF-8).
@@ -132,6 +135,7 @@ class LibPQ:
             "PQconsumeInput": (_INT, [_VOID]),
             "PQisBusy": (_INT, [_VOID]),
             "PQgetResult": (_VOID, [_VOID]),
+            "PQsetNoticeProcessor": (_VOID, [_VOID, _NOTICE, _VOID]),
             "PQconninfoParse": (_VOID, [_STR, ctypes.POINTER(_VOID)]),
             "PQconninfoFree": (None, [_VOID]),
             "PQfreemem": (None, [_VOID]),
@@ -181,6 +185,8 @@ class LibPQ:
             message = _decode(self.lib.PQerrorMessage(conn))
             self.lib.PQfinish(conn)
             raise ConnectFailed(message)
+        # libpq would print the server's notices on stderr; psycopg drops them, and so do we.
+        self.lib.PQsetNoticeProcessor(conn, _IGNORE_NOTICE, None)
         return Connection(self, conn)
 
 
