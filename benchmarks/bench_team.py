@@ -12,6 +12,9 @@ postgres.py) and prints:
 * what a PostgreSQL driver's import adds to `import typer` alone (paired ratios): psycopg 3,
   and psycopg2 or pg8000 when they happen to be importable (they are not dependencies: the
   figures say why the team store keeps psycopg 3, benchmarks/README.md);
+* with ``--only sizes``: reading N clients through libpq (the commands that only read) and
+  through psycopg, each in a fresh process, for N in ``--sizes`` (where libpq.MOST_CELLS hands
+  a big result to psycopg);
 * the refresh race: two homes (two computers, separate config and key storage) on one team store,
   N processes each running `exact api current/Me` at once with an expired access token: token
   calls the sandbox counted (target: exactly 1 per round), failures, wall time.
@@ -101,6 +104,49 @@ def driver_imports(runs: int) -> dict:
     return figures
 
 
+# Reads a portal's clients the way `client list` does, through the read-first connection
+# (libpq; ``quick`` 1) or psycopg (``quick`` 0), and writes their names.
+READ_CLIENTS = """
+import json, sys
+from pathlib import Path
+from exactlink.adapters.store import Store
+store = Store(Path("/nonexistent"), sys.argv[1], quick_reads=sys.argv[2] == "1")
+sys.stdout.write(json.dumps([c.name for c in store.clients.list(1)]))
+"""
+
+
+def sizes(server, counts: list[int], runs: int) -> dict:
+    """Reading N clients through libpq and through psycopg, each in a fresh process: where the
+    ctypes call a cell costs more than psycopg's import saves (libpq.MOST_CELLS)."""
+    from exactlink.adapters import crypto
+    from exactlink.services import team_store
+
+    key = crypto.new_key()
+    base = installed_env(dict(os.environ, NO_COLOR="1"))
+    figures = {}
+    for count in counts:
+        url = server.create_schema()
+        team_store.create_schema(url, key)
+        env = dict(base, EXACTLINK_HOME=tempfile.mkdtemp(prefix="exactlink-bench-sizes-"),
+                   EXACTLINK_STORE=url, EXACTLINK_STORE_KEY=crypto.encode_key(key))  # fmt: skip
+        run(env, "portal", "create", "Kantoor", "--email", "info@kantoor.be")
+        rows = "".join(f"Klant {i:06d},BE0403170701\n" for i in range(count))
+        run(env, "client", "import", "-", input="name,vat\n" + rows)
+        walls: dict[str, list[float]] = {"libpq": [], "psycopg": []}
+        for _ in range(runs):
+            for label, quick in (("libpq", "1"), ("psycopg", "0")):
+                started = time.perf_counter()
+                done = subprocess.run([sys.executable, "-c", READ_CLIENTS, url, quick], env=env,
+                                      capture_output=True, check=True)  # fmt: skip
+                walls[label].append(time.perf_counter() - started)
+                assert len(json.loads(done.stdout)) == count
+        libpq_s, psycopg_s = (statistics.median(walls[k]) for k in ("libpq", "psycopg"))
+        figures[count] = {"libpq_s": round(libpq_s, 3), "psycopg_s": round(psycopg_s, 3),
+                          "libpq_to_psycopg": round(libpq_s / psycopg_s, 2)}  # fmt: skip
+        print(f"{count:>7} clients: {json.dumps(figures[count])}", flush=True)
+    return figures
+
+
 def race_round(sb, url: str, homes: list[str], processes: int) -> dict:
     import psycopg
 
@@ -169,7 +215,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--only", choices=("startup", "drivers", "race"), help="run one of the three"
+        "--only", choices=("startup", "drivers", "race", "sizes"), help="run one of these"
+    )
+    parser.add_argument(
+        "--sizes", default="1000,10000,30000,40000,100000", help="client counts for --only sizes"
     )
     args = parser.parse_args()
     server = start_server()
@@ -180,6 +229,9 @@ def main() -> None:
             print(json.dumps({"driver_imports": driver_imports(args.runs)}))
         if args.only in (None, "race"):
             print(json.dumps({"race": race(server, args.processes, args.rounds)}))
+        if args.only == "sizes":  # not by default: it imports 181,000 clients
+            counts = [int(n) for n in args.sizes.split(",")]
+            print(json.dumps({"sizes": sizes(server, counts, max(3, args.runs // 4))}))
     finally:
         server.stop()
 

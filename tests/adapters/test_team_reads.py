@@ -330,3 +330,19 @@ def test_server_notices_stay_off_stderr(team_url, capfd):
     finally:
         quick.close()
     assert "noisy" not in capfd.readouterr().err
+
+
+def test_a_very_big_result_goes_to_psycopg(team_url, monkeypatch):
+    """Beyond ``MOST_CELLS`` psycopg's C loop reads faster than a ctypes call a cell."""
+    from exactlink.adapters.store import libpq
+
+    monkeypatch.setattr(libpq, "MOST_CELLS", 2 * 500)
+    quick = store(team_url, quick=True)
+    try:
+        small = quick.db.execute("SELECT g, g::text FROM generate_series(1, 500) g").fetchall()
+        assert len(small) == 500 and quick.db.reads_through_libpq
+        big = quick.db.execute("SELECT g, g::text FROM generate_series(1, 501) g").fetchall()
+        assert [tuple(row) for row in big] == [(g, str(g)) for g in range(1, 502)]
+        assert not quick.db.reads_through_libpq
+    finally:
+        quick.close()

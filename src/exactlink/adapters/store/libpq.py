@@ -38,6 +38,11 @@ BOOL, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 20, 21, 23, 25, 26, 700,
 VARCHAR, NAME, BPCHAR = 1043, 19, 1042
 INT8_RANGE = range(-(2**63), 2**63)
 
+# Each cell costs one ctypes call (about 0.3 µs more than psycopg's C loop): beyond this many
+# (33,000 clients), running the statement again on psycopg, import included, is faster
+# (bench_team.py --only sizes, benchmarks/README.md).
+MOST_CELLS = 400_000
+
 _NOTICE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
 _IGNORE_NOTICE = _NOTICE(lambda _arg, _message: None)
 
@@ -323,6 +328,9 @@ def _rows(libpq: LibPQ, result: int) -> tuple[tuple[str, ...], list[tuple]]:
         if loader is None:
             raise Unsupported(f"type {lib.PQftype(result, j)}")
         loaders.append((j, loader))
+    count = lib.PQntuples(result)
+    if count * len(loaders) > MOST_CELLS:
+        raise Unsupported(f"{count} rows: psycopg reads that many faster")
     value, isnull, handle = libpq.getvalue, libpq.getisnull, ctypes.c_void_p(result)
     try:
         # libpq gives b"" for NULL: ask whether it is NULL only then.
@@ -335,7 +343,7 @@ def _rows(libpq: LibPQ, result: int) -> tuple[tuple[str, ...], list[tuple]]:
                     for j, load in loaders
                 ]
             )
-            for i in range(lib.PQntuples(result))
+            for i in range(count)
         ]
     except UnicodeDecodeError:
         raise Unsupported("text that is not UTF-8") from None
