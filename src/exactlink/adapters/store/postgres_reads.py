@@ -88,7 +88,7 @@ class ReadFirstDatabase:
         self._quick = conn
         self._open_full = open_full
         self._full: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # execute holds it while _psycopg takes it again
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         with self._lock:
@@ -133,10 +133,11 @@ class ReadFirstDatabase:
 
     def _psycopg(self) -> Any:
         """The psycopg connection, opened (and the libpq one closed) the first time."""
-        if self._full is None:
-            self._quick.close()
-            self._full = self._open_full(self.url)
-        return self._full
+        with self._lock:
+            if self._full is None:
+                self._quick.close()
+                self._full = self._open_full(self.url)
+            return self._full
 
 
 def open_for_reads(url: str, open_full: Callable[[str], Any]) -> ReadFirstDatabase | None:
