@@ -173,6 +173,66 @@ def test_a_dismissed_prompt_is_not_read_again():
     assert "PromptDismissedException" in info.value.message
 
 
+class Refusing:
+    """A keyring backend that refuses reads (``reads=True``) or writes, with the error
+    ``make_error`` makes of the value given."""
+
+    def __init__(self, make_error, *, reads=True) -> None:
+        self.make_error = make_error
+        self.reads = reads
+
+    def get_password(self, service, username):
+        if self.reads:
+            raise self.make_error("")
+        return None
+
+    def set_password(self, service, username, password):
+        raise self.make_error(password)
+
+
+def test_the_keyring_says_why_it_refused():
+    """The library's own words travel with exit 9: a daemon that is gone reads differently
+    from a locked keyring, which a support ticket needs to tell."""
+    from keyring.errors import InitError
+
+    gone = (
+        "Failed to create the collection: The name org.freedesktop.secrets was not provided "
+        "by any .service files."
+    )
+    store = KeyringSecretStore("t", backend=Refusing(lambda _value: InitError(gone)))
+    with pytest.raises(SecureStorageUnavailable) as info:
+        store.get("x")
+    assert info.value.exit_code == 9
+    assert info.value.message == (
+        "The keyring refused to read a secret: InitError (Failed to create the collection: "
+        "The name org.freedesktop.secrets was not provided by any .service files)."
+    )
+
+
+def test_a_keyring_that_echoes_the_secret_is_not_quoted():
+    from keyring.errors import PasswordSetError
+
+    store = KeyringSecretStore(
+        "t", backend=Refusing(lambda value: PasswordSetError(f"too long: {value}"), reads=False)
+    )
+    with pytest.raises(SecureStorageUnavailable) as info:
+        store.set("x", "s3cret-refresh-token")
+    assert "s3cret" not in info.value.message
+    assert info.value.message == "The keyring refused to store a secret: PasswordSetError."
+
+
+def test_a_long_reason_is_cut_to_one_short_line():
+    from keyring.errors import KeyringError
+
+    store = KeyringSecretStore(
+        "t", backend=Refusing(lambda _value: KeyringError("x" * 500 + "\nsecond line"))
+    )
+    with pytest.raises(SecureStorageUnavailable) as info:
+        store.get("x")
+    reason = info.value.message.split("(", 1)[1]
+    assert len(reason) < 170 and "second line" not in reason and "…" in reason
+
+
 def test_a_bug_stays_a_bug():
     """Only the keyring's own errors become exit 9; a ValueError of ours is not hidden."""
     backend = Flaky([ValueError("ours")])

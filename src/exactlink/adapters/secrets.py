@@ -268,15 +268,32 @@ def replaced_meanwhile(exc: BaseException) -> bool:
     return False
 
 
-def _keyring_failure(exc: Exception, what: str) -> Exception:
+def _keyring_failure(exc: Exception, what: str, secret: str | None = None) -> Exception:
     """A keyring library's error as exit 9 with the fix; anything else stays what it is (a bug,
     which the CLI reports as one)."""
     if not any(type(link).__module__.startswith(_KEYRING_LIBRARIES) for link in _chain(exc)):
         return exc
+    kind, reason = type(exc).__name__, _reason(exc, secret)
     return SecureStorageUnavailable(
-        _("The keyring refused to {what}: {kind}.").format(what=what, kind=type(exc).__name__),
+        _("The keyring refused to {what}: {kind} ({reason}).").format(
+            what=what, kind=kind, reason=reason
+        )
+        if reason
+        else _("The keyring refused to {what}: {kind}.").format(what=what, kind=kind),
         hint=_("Unlock the keyring, or run `exactlink doctor` to check it."),
     )
+
+
+def _reason(exc: Exception, secret: str | None) -> str:
+    """The keyring library's own words, which tell a daemon that is gone ("... not provided by
+    any .service files") from a locked collection or a refused call: the first line, cut short.
+    They name a backend's objects (a D-Bus path, a keychain code); a backend that echoes the
+    ``secret`` it was given is not quoted at all."""
+    if secret and secret in str(exc):
+        return ""
+    lines = str(exc).strip().splitlines()
+    reason = lines[0].strip().rstrip(".") if lines else ""
+    return reason if len(reason) <= 160 else reason[:159] + "…"
 
 
 class KeyringSecretStore(ChunkedStore):
@@ -307,7 +324,7 @@ class KeyringSecretStore(ChunkedStore):
     def _user(self, key: str) -> str:
         return f"{self._namespace}/{key}"
 
-    def _call(self, call: Callable[[], T], what: str) -> T:
+    def _call(self, call: Callable[[], T], what: str, secret: str | None = None) -> T:
         """``call`` bounded by the timeout, read again while another process replaces the
         entry, and every failure of the keyring turned into exit 9 (never "Unexpected error")."""
         for delay in (*REREAD_BACKOFF, None):
@@ -317,7 +334,7 @@ class KeyringSecretStore(ChunkedStore):
                 raise
             except Exception as exc:
                 if not replaced_meanwhile(exc):
-                    raise _keyring_failure(exc, what) from None
+                    raise _keyring_failure(exc, what, secret) from None
                 if delay is None:
                     raise SecureStorageUnavailable(
                         _("A keyring entry kept changing while it was read ({what}).").format(
@@ -340,6 +357,7 @@ class KeyringSecretStore(ChunkedStore):
         self._call(
             lambda: backend.set_password(SERVICE, self._user(key), value),  # type: ignore[attr-defined]
             _("store a secret"),
+            secret=value,
         )
 
     def _delete_entry(self, key: str) -> None:
