@@ -36,9 +36,19 @@ class PrivateKeyring:
         self.folder = folder
         self.env = env
         self.daemon: subprocess.Popen | None = None
+        self.log = os.path.join(str(folder), "gnome-keyring.log")
 
     def start(self) -> None:
-        self.daemon = subprocess.Popen(
+        # The daemon's own words go to a file that stop() quotes should the daemon die.
+        with open(self.log, "ab") as log:
+            self.daemon = self._spawn(log)
+        assert self.daemon.stdin is not None
+        self.daemon.stdin.write(b"private-test-keyring")
+        self.daemon.stdin.close()
+        assert wait_until(self.answers, timeout=20, step=0.05), "gnome-keyring did not start"
+
+    def _spawn(self, log) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 "gnome-keyring-daemon",
                 "--foreground",
@@ -47,13 +57,9 @@ class PrivateKeyring:
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
             env=self.env,
         )
-        assert self.daemon.stdin is not None
-        self.daemon.stdin.write(b"private-test-keyring")
-        self.daemon.stdin.close()
-        assert wait_until(self.answers, timeout=20, step=0.05), "gnome-keyring did not start"
 
     def answers(self) -> bool:
         probe = subprocess.run(
@@ -70,9 +76,22 @@ class PrivateKeyring:
         return probe.returncode == 0
 
     def stop(self) -> None:
-        if self.daemon is not None and self.daemon.poll() is None:
+        """Stop the daemon. One that had already gone by itself is said on stderr with its log,
+        which pytest shows beside a failure (a client's "InitError" then has its cause)."""
+        if self.daemon is None:
+            return
+        code = self.daemon.poll()
+        if code is None:
             self.daemon.terminate()
             self.daemon.wait(timeout=10)
+        else:
+            with open(self.log, errors="replace") as log:
+                tail = [line for line in log if line.strip()][-20:]
+            sys.stderr.write(
+                f"gnome-keyring-daemon (pid {self.daemon.pid}) had exited by itself with code"
+                f" {code}; the end of its log:\n{''.join(tail)}"
+            )
+        self.daemon = None
 
 
 @pytest.fixture

@@ -94,11 +94,22 @@ def namespaces_under(root: Path) -> set[str]:
 
 
 def _remove_entries_under(backend, root: Path) -> None:
+    from secretstorage.exceptions import ItemNotFoundException
+
     from exactlink.adapters.secrets import SERVICE
 
     ours = namespaces_under(root)
     collection = backend.get_preferred_collection()
-    for item in collection.search_items({"service": SERVICE}):
-        username = item.get_attributes().get("username", "")
-        if username.split("/", 1)[0] in ours:
-            item.delete()
+    # The search lists every worker's entries; another worker may delete one of them before it
+    # is read here (secretstorage then raises from inside the search). What went is gone: list
+    # again. Each pass deletes what it reached, so a few passes always end.
+    for _pass in range(20):
+        try:
+            for item in collection.search_items({"service": SERVICE}):
+                username = item.get_attributes().get("username", "")
+                if username.split("/", 1)[0] in ours:
+                    item.delete()
+        except ItemNotFoundException:
+            continue
+        return
+    raise AssertionError(f"the keyring entries under {root} could not be listed to the end")
