@@ -233,6 +233,38 @@ def current_refresh_token(sb) -> str | None:
         return chain.current if chain else None
 
 
+def _tcp_sockets():
+    """(local port, state, receive queue) of every TCP socket of this network namespace."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    port = int(fields[1].rsplit(":", 1)[1], 16)
+                    yield port, fields[3], int(fields[4].split(":")[1], 16)
+        except FileNotFoundError:
+            continue
+
+
+LISTEN, CLOSE_WAIT = "0A", "08"
+
+
+def sandbox_settled(sb) -> bool:
+    """Whether the sandbox has nothing left of a process that was just killed: no connection
+    waiting to be accepted (a listening socket's receive queue is its accept queue) and none
+    whose peer has closed (``CLOSE_WAIT``: a handler is still reading or answering it).
+
+    A process killed while it waits for Exact's answer has sent its request; Exact (the
+    sandbox) carries it out all the same, rotating the chain a moment after the kill. What
+    Exact accepts is known only once that is done."""
+    port = sb.port
+    return not any(
+        local == port and (state == CLOSE_WAIT or (state == LISTEN and queued))
+        for local, state, queued in _tcp_sockets()
+    )
+
+
 def token_successes(sb) -> int:
     with sb.engine.lock:
         return sum(sb.engine.token_successes.values())
