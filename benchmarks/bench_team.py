@@ -9,6 +9,9 @@ postgres.py) and prints:
 * `client list --json` with 1,000 clients on the local store and on the team store, each the
   median of paired ratios to `python -c "import typer"` (bench_startup.paired; target: team store
   ≤ 1.6×, local unchanged);
+* with the portal connected: `exact divisions --json` (the cached list), `exact status --json`
+  and `exact app show --json` on the team store, the same paired ratios (``--only
+  exact-reads``);
 * what a PostgreSQL driver's import adds to `import typer` alone (paired ratios): psycopg 3,
   and psycopg2 or pg8000 when they happen to be importable (they are not dependencies: the
   figures say why the team store keeps psycopg 3, benchmarks/README.md);
@@ -209,13 +212,49 @@ def race(server, processes: int, rounds: int) -> dict:
     }
 
 
+EXACT_READS = (
+    ("exact", "divisions", "--json"),
+    ("exact", "status", "--json"),
+    ("exact", "app", "show", "--json"),
+)
+
+
+def exact_reads(server, runs: int) -> dict:
+    """What support staff run most, on a connected team store: the cached division list, the
+    status without --check and the app settings, as paired ratios to ``import typer``."""
+    sb, home = connected_home()
+    try:
+        url = server.create_schema()
+        env = home_env(home)
+        run(env, "--json", "store", "init", url)
+        run(env, "store", "migrate", "--to", url)
+        env.pop("EXACTLINK_STORE", None)
+        run(env, "exact", "divisions", "--refresh")
+        env = installed_env(dict(env, NO_COLOR="1"))
+        found = {}
+        for args in EXACT_READS:
+            result = paired(
+                " ".join(args) + ", team", [*exactlink_command(), *args], env, runs, 1.6
+            )
+            found[" ".join(args[:-1])] = {
+                "ms": round(result.command_ms, 1),
+                "ratio": round(result.ratio, 2),
+                "cpu_ratio": round(result.cpu_ratio, 2),
+            }
+        return found
+    finally:
+        sb.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21, help="paired runs per figure (≥ 20)")
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--only", choices=("startup", "drivers", "race", "sizes"), help="run one of these"
+        "--only",
+        choices=("startup", "exact-reads", "drivers", "race", "sizes"),
+        help="run one of these",
     )
     parser.add_argument(
         "--sizes", default="1000,10000,30000,40000,100000", help="client counts for --only sizes"
@@ -225,6 +264,8 @@ def main() -> None:
     try:
         if args.only in (None, "startup"):
             print(json.dumps({"startup": startup(server, args.runs)}))
+        if args.only in (None, "exact-reads"):
+            print(json.dumps({"exact_reads": exact_reads(server, args.runs)}))
         if args.only in (None, "drivers"):
             print(json.dumps({"driver_imports": driver_imports(args.runs)}))
         if args.only in (None, "race"):

@@ -193,3 +193,23 @@ def test_reading_a_team_store_skips_psycopg(tmp_path, store_backend, home_with_c
     for args in READING:
         assert loaded(tmp_path, *args) == set(), args
     assert "psycopg" in loaded(tmp_path, "client", "add", "C")
+
+
+@pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True)
+def test_reading_the_exact_state_of_a_team_store_skips_psycopg(
+    tmp_path, store_backend, sandbox_factory, cli, monkeypatch
+):
+    """`exact divisions` (the cached list), `exact status` without --check and `exact app
+    show`, the commands support staff run most, read the team store through libpq too, the
+    sealed client secret included; --refresh, which writes the list, takes psycopg."""
+    from support.exactkit import connect_inprocess, make_world
+
+    world = make_world(sandbox_factory, cli)
+    assert connect_inprocess(world, cli, monkeypatch).exit_code == 0
+    assert cli("exact", "divisions", "--refresh").exit_code == 0
+    for args in (("exact", "divisions", "--json"), ("exact", "status", "--json")):
+        assert "psycopg" not in loaded(tmp_path, *args), args
+    shown = loaded(tmp_path, "exact", "app", "show", "--json")
+    assert "psycopg" not in shown and "cryptography" in shown  # the secret was opened
+    assert cli("--json", "exact", "app", "show").json()["secret_stored"] is True
+    assert "psycopg" in loaded(tmp_path, "exact", "divisions", "--refresh")

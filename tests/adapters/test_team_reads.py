@@ -159,12 +159,43 @@ def test_a_write_turns_the_connection_to_psycopg_and_lands(team_url):
         again.close()
 
 
+def test_sealed_secrets_are_read_through_libpq_as_through_psycopg(team_url):
+    """bytea (the sealed secrets of ``exact app show`` and ``exact status``) comes back as the
+    same bytes, whatever ``bytea_output`` the server or the role defaults to."""
+    from exactlink.adapters.store.team_secrets import TeamSecretStore
+
+    full = store(team_url, quick=False)
+    try:
+        sealed = TeamSecretStore(full.db, TEST_STORE_KEY)
+        sealed.set("app/client_secret", "geheim-é")
+        sealed.set("empty", "")
+        full.db.execute("ALTER ROLE CURRENT_USER SET bytea_output = 'escape'")
+        raw = "SELECT value, CAST(NULL AS BYTEA) AS nothing, ''::bytea AS none FROM secrets"
+        expected = [tuple(row) for row in full.db.execute(raw).fetchall()]
+    finally:
+        full.close()
+    quick = store(team_url, quick=True)
+    try:
+        secrets = TeamSecretStore(quick.db, TEST_STORE_KEY)
+        assert secrets.get("app/client_secret") == "geheim-é"
+        assert secrets.get("empty") == ""
+        assert secrets.get("missing") is None
+        assert [tuple(row) for row in quick.db.execute(raw).fetchall()] == expected
+        assert expected[0][1:] == (None, b"")
+        assert quick.db.reads_through_libpq
+    finally:
+        quick.close()
+        reset = store(team_url, quick=False)
+        reset.db.execute("ALTER ROLE CURRENT_USER RESET bytea_output")
+        reset.close()
+
+
 @pytest.mark.parametrize(
     ("sql", "params", "expected_type"),
     [
         ("SELECT now() AS at", (), "datetime"),  # a type libpq.py does not read
         ("SELECT ?::numeric AS n", (2**70,), "Decimal"),  # beyond bigint: psycopg sends it
-        ("SELECT value FROM secrets", (), "list"),  # bytea
+        ("SELECT ?::bytea AS b", (b"\x00",), "bytes"),  # a bytes parameter: psycopg sends it
     ],
 )
 def test_what_libpq_does_not_read_psycopg_does(team_url, sql, params, expected_type):

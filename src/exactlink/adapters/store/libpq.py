@@ -10,12 +10,13 @@ pure-Python build, ``PSYCOPG_IMPL``), ``load()`` finds nothing and psycopg does 
 Only what the store's reads need is here: a blocking connect (``connect_timeout`` bounds it),
 one statement at a time with text parameters, awaited in ``select`` so that Ctrl-C stops it,
 and text results of the types the store's tables use (integers, text, double precision,
-boolean). Anything else raises ``Unsupported``; the caller (postgres_reads.py) then
+boolean, bytea). Anything else raises ``Unsupported``; the caller (postgres_reads.py) then
 hands the work to psycopg, which answers as it always does.
 """
 
 from __future__ import annotations
 
+import binascii
 import ctypes
 import functools
 import os
@@ -34,7 +35,7 @@ PGRES_TUPLES_OK = 2
 PG_DIAG_SQLSTATE = ord("C")
 _DONE = (PGRES_COMMAND_OK, PGRES_TUPLES_OK)
 
-BOOL, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 20, 21, 23, 25, 26, 700, 701
+BOOL, BYTEA, INT8, INT2, INT4, TEXT, OID, FLOAT4, FLOAT8 = 16, 17, 20, 21, 23, 25, 26, 700, 701
 VARCHAR, NAME, BPCHAR = 1043, 19, 1042
 INT8_RANGE = range(-(2**63), 2**63)
 
@@ -50,8 +51,18 @@ _IGNORE_NOTICE = _NOTICE(lambda _arg, _message: None)
 # Text results as psycopg's own loaders read them, by type OID (C functions: no Python frame a
 # cell; ``bytes.decode`` reads UTF-8).
 _text = bytes.decode
+
+
+def _bytea(cell: bytes) -> bytes:
+    """bytea in the text form ``\\x0a1b…`` (the session sets ``bytea_output = hex``)."""
+    if not cell.startswith(b"\\x"):
+        raise Unsupported("bytea not in hex form")
+    return binascii.a2b_hex(cell[2:])
+
+
 _LOADERS: dict[int, Callable[[bytes], Any]] = {
     BOOL: b"t".__eq__,
+    BYTEA: _bytea,
     INT2: int,
     INT4: int,
     INT8: int,

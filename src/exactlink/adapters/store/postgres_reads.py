@@ -166,10 +166,11 @@ def open_for_reads(url: str, open_full: Callable[[str], Any]) -> ReadFirstDataba
     from exactlink.adapters.store.postgres_migrations import MIGRATIONS
 
     try:
-        # One round trip: the statement timeout psycopg's road sets, and the schema's version.
+        # One round trip: the statement timeout psycopg's road sets, bytea in the one text form
+        # libpq.py reads (the sealed secrets), and the schema's version.
         _names, rows = conn.run(
             f"SET statement_timeout = {int(statement_timeout() * 1000)};"
-            " SELECT version FROM exactlink_schema"
+            " SET bytea_output = hex; SELECT version FROM exactlink_schema"
         )
     except (libpq.ServerError, libpq.Unsupported):
         rows = []

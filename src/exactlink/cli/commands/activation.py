@@ -75,7 +75,8 @@ def exact_divisions(
     from exactlink.i18n import _, label, local_time
     from exactlink.services.activation import list_divisions
 
-    ctx = app_context(typer_ctx)
+    # The cached list only reads; --refresh writes it (a team store then takes psycopg).
+    ctx = app_context(typer_ctx, reads_only=not refresh)
     portal = ctx.portal()
     port = _port_factory(ctx, portal)
     listing = list_divisions(ctx.store, portal, port, refresh=refresh, unmapped=unmapped)

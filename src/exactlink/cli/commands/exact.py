@@ -88,7 +88,7 @@ def exact_status(
     from exactlink.cli.context import app_context
     from exactlink.services.status import describe, ensure_live, owner_label, require_connection
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=not check)
     portal, client = _owner(ctx, client_name)
     connections = ctx.store.connections
     connection = require_connection(connections, portal, client)

@@ -145,7 +145,7 @@ def exact_app_show(typer_ctx: typer.Context) -> None:
     from exactlink.cli.context import app_context
     from exactlink.services.exact_app import SECRET_KEY, exact_redirect_problem
 
-    ctx = app_context(typer_ctx)
+    ctx = app_context(typer_ctx, reads_only=True)
     settings = ctx.exact_app()
     stored = ctx.secrets.get(SECRET_KEY) is not None
     problem = exact_redirect_problem(settings.redirect_uri) if settings.real_site else None
