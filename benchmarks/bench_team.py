@@ -188,15 +188,24 @@ def race_round(sb, url: str, homes: list[str], processes: int) -> dict:
     }
 
 
+def migrated_to_team(server, home: str) -> tuple[str, dict[str, str], str]:
+    """(url, environment, store key): ``home``'s local store, its connection included, moved to
+    a new team store that ``home`` then uses."""
+    url = server.create_schema()
+    env = home_env(home)
+    env.pop("EXACTLINK_STORE", None)  # the developer's own team store is never touched
+    key = json.loads(run(env, "--json", "store", "init", url))["data"]["store_key"]
+    run(env, "store", "migrate", "--to", url)
+    return url, env, key
+
+
 def race(server, processes: int, rounds: int) -> dict:
     sb, home_a = connected_home()
     try:
-        url = server.create_schema()
-        env_a = home_env(home_a)
-        key = json.loads(run(env_a, "--json", "store", "init", url))["data"]["store_key"]
-        run(env_a, "store", "migrate", "--to", url)
+        url, _env_a, key = migrated_to_team(server, home_a)
         home_b = tempfile.mkdtemp(prefix="exactlink-bench-b-")
         env_b = home_env(home_b)
+        env_b.pop("EXACTLINK_STORE", None)
         run(env_b, "store", "join", url, "--insecure-storage", input=key + "\n")
         results = [race_round(sb, url, [home_a, home_b], processes) for _ in range(rounds)]
     finally:
@@ -224,11 +233,7 @@ def exact_reads(server, runs: int) -> dict:
     status without --check and the app settings, as paired ratios to ``import typer``."""
     sb, home = connected_home()
     try:
-        url = server.create_schema()
-        env = home_env(home)
-        run(env, "--json", "store", "init", url)
-        run(env, "store", "migrate", "--to", url)
-        env.pop("EXACTLINK_STORE", None)
+        _url, env, _key = migrated_to_team(server, home)
         run(env, "exact", "divisions", "--refresh")
         env = installed_env(dict(env, NO_COLOR="1"))
         found = {}
