@@ -237,7 +237,7 @@ def test_exact_answers_a_client_that_died_waiting(sandbox_factory, cli, monkeypa
     """A token call whose sender died while Exact worked on it still rotates the chain, a moment
     after the death; ``sandbox_settled`` waits for that. (The fifty-kill test judged a round too
     early once, in a loaded full run: its next run then met "Old refresh token used".)"""
-    import socket
+    from http.client import HTTPConnection
     from urllib.parse import urlencode
 
     world = _world("file", sandbox_factory, cli, monkeypatch)
@@ -245,22 +245,16 @@ def test_exact_answers_a_client_that_died_waiting(sandbox_factory, cli, monkeypa
     control(world.sb, "POST", "/_sandbox/switches", {"latency_ms": 1000})
     advance(world.sb, 571)
     before = current_refresh_token(world.sb)
-    body = urlencode(
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": before,
-            "client_id": world.app["client_id"],
-            "client_secret": world.app["client_secret"],
-        }
-    ).encode()
-    request = (
-        b"POST /api/oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
+    app = world.sb.seed["app"]
+    form = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    client = HTTPConnection("127.0.0.1", world.sb.port, timeout=10)
+    client.request(
+        "POST",
+        "/api/oauth2/token",
+        urlencode({**form, "grant_type": "refresh_token", "refresh_token": before}),
+        {"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with socket.create_connection(("127.0.0.1", world.sb.port)) as client:
-        client.sendall(request)
+    client.close()  # without reading the answer
     # The client is gone (its socket closed, as a killed process's is) before Exact answered.
     assert not sandbox_settled(world.sb)
     assert current_refresh_token(world.sb) == before
